@@ -1,0 +1,5 @@
+"""Allow ``python -m hull``."""
+
+from hull.cli.main import main
+
+main()

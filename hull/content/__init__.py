@@ -1,0 +1,5 @@
+"""Content-addressed blob storage."""
+
+from hull.content.store import BlobStore
+
+__all__ = ["BlobStore"]

@@ -1,0 +1,1 @@
+"""Engine metadata in one SQLite database."""

@@ -1,0 +1,54 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` counts the applied ones.
+
+Append new migrations; never edit one that has shipped.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: images, references, layers and snapshots
+    """
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,                -- config digest
+        manifest_digest TEXT NOT NULL,      -- the local manifest (a blob in the content store)
+        manifest_media_type TEXT NOT NULL,
+        created TEXT NOT NULL DEFAULT '',   -- from the config
+        size INTEGER NOT NULL DEFAULT 0,    -- unpacked size of all layers
+        added_at REAL NOT NULL              -- when this store got it (for ordering)
+    );
+    CREATE TABLE image_refs (
+        name TEXT PRIMARY KEY,              -- normalised: docker.io/library/busybox:latest
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL DEFAULT 'tag',   -- 'tag' or 'digest' (RepoDigests)
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX image_refs_by_image ON image_refs(image_id);
+    CREATE TABLE layers (
+        chain_id TEXT PRIMARY KEY,
+        diff_id TEXT NOT NULL,
+        parent TEXT REFERENCES layers(chain_id),
+        size INTEGER NOT NULL,              -- unpacked size of this layer alone
+        snapshot TEXT NOT NULL              -- committed snapshot key holding it
+    );
+    CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+        blob_digest TEXT NOT NULL,          -- the (possibly compressed) blob in the manifest
+        blob_media_type TEXT NOT NULL,
+        blob_size INTEGER NOT NULL,
+        PRIMARY KEY (image_id, position)
+    );
+    CREATE INDEX image_layers_by_chain ON image_layers(chain_id);
+    CREATE TABLE snapshots (
+        key TEXT PRIMARY KEY,
+        id INTEGER NOT NULL UNIQUE,         -- short directory name under snapshots/
+        parent TEXT REFERENCES snapshots(key),
+        kind TEXT NOT NULL,                 -- 'active', 'view' or 'committed'
+        backend TEXT NOT NULL,              -- 'overlay' or 'native'
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """,
+]
