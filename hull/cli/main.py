@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "save": "hull.cli.commands.image:save",
     "load": "hull.cli.commands.image:load",
     "inspect": "hull.cli.commands.inspect:inspect",
+    "registry": "hull.cli.commands.registry:registry_group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
