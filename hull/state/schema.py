@@ -26,6 +26,7 @@ MIGRATIONS: list[str] = [
         diff_id TEXT NOT NULL,
         parent TEXT REFERENCES layers(chain_id),
         size INTEGER NOT NULL,              -- unpacked size of this layer alone
+        tar_size INTEGER NOT NULL,          -- bytes of its uncompressed tar (for saving it)
         snapshot TEXT NOT NULL              -- committed snapshot key holding it
     );
     CREATE TABLE image_layers (
@@ -50,5 +51,16 @@ MIGRATIONS: list[str] = [
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     )
+    """,
+    # 2: containers (the lifecycle fills in more columns; images check it before removal)
+    """
+    CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        image_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX containers_by_image ON containers(image_id)
     """,
 ]

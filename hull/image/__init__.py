@@ -1,0 +1,1 @@
+"""Local images: the read model and the store of images, references and layers."""

@@ -1,0 +1,312 @@
+"""The local image store: images, their references and their unpacked layers.
+
+Images and references are rows in SQLite; image content (manifest, config,
+layer blobs) lives in the content store; unpacked layers are committed
+snapshots keyed by chain id, shared by every image whose stack starts the same
+way.  Adding or removing an image is one transaction; layers and blobs that no
+image uses any more are released after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING, BinaryIO
+
+from hull import digest as dg
+from hull.errors import Conflict, CorruptArchive, DigestMismatch, InvalidReference, NotFound
+from hull.image.model import ImageRecord, LayerRecord
+
+if TYPE_CHECKING:
+    from hull.content.store import BlobStore
+    from hull.snapshot.base import Snapshotter
+    from hull.state.db import Database
+
+EXTRACT_PREFIX = "extract-"
+
+
+class ImageStore:
+    """Reads and changes the set of local images."""
+
+    def __init__(self, db: Database, content: BlobStore, snapshotter: Snapshotter) -> None:
+        self.db = db
+        self.content = content
+        self.snapshotter = snapshotter
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def list(self) -> list[ImageRecord]:
+        """Every image, newest first."""
+        rows = self.db.query("SELECT * FROM images ORDER BY created DESC, added_at DESC")
+        refs = self._refs_by_image()
+        layers = self._layers_by_image()
+        return [self._record(r, refs.get(r["id"], []), layers.get(r["id"], [])) for r in rows]
+
+    def get(self, image_id: str) -> ImageRecord:
+        row = self.db.query_one("SELECT * FROM images WHERE id = ?", (image_id,))
+        if row is None:
+            raise NotFound(f"No such image: {image_id}")
+        refs = self.db.query("SELECT name, kind FROM image_refs WHERE image_id = ? ORDER BY name",
+                             (image_id,))
+        layers = self.db.query(
+            "SELECT il.*, l.diff_id, l.size FROM image_layers il JOIN layers l USING (chain_id)"
+            " WHERE il.image_id = ? ORDER BY il.position", (image_id,))
+        return self._record(row, [(r["name"], r["kind"]) for r in refs], layers)
+
+    def resolve(self, name: str) -> ImageRecord:
+        """Find an image by reference, full id, or unique id prefix (as Docker does)."""
+        image_id = self.resolve_id(name)
+        if image_id is None:
+            raise NotFound(f"No such image: {name}")
+        return self.get(image_id)
+
+    def resolve_id(self, name: str) -> str | None:
+        from hull import reference
+
+        text = name.strip()
+        if not text:
+            return None
+        hexpart = text[7:] if text.startswith("sha256:") else text
+        if text.startswith("sha256:") and len(hexpart) == 64:
+            row = self.db.query_one("SELECT id FROM images WHERE id = ?", (text,))
+            return row["id"] if row else None
+        # A reference first (a repository may look like a hex prefix, e.g. "abc").
+        try:
+            ref = reference.parse(text)
+        except InvalidReference:
+            ref = None
+        if ref is not None:
+            row = self.db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (str(ref),))
+            if row:
+                return row["image_id"]
+        if reference.is_partial_id(hexpart):
+            rows = self.db.query("SELECT id FROM images WHERE id LIKE ? LIMIT 2",
+                                 (f"sha256:{hexpart}%",))
+            if len(rows) == 1:
+                return rows[0]["id"]
+            if len(rows) > 1:
+                raise Conflict(f"image id prefix {text!r} is ambiguous: give more characters")
+        if ref is None:
+            reference.parse(text)  # raise the reference error for the user
+        return None
+
+    def manifest_bytes(self, image: ImageRecord) -> bytes:
+        return self.content.read(image.manifest_digest)
+
+    def config_bytes(self, image: ImageRecord) -> bytes:
+        return self.content.read(image.id)
+
+    # ---- layers -------------------------------------------------------------------------
+
+    def has_layer(self, chain_id: str) -> bool:
+        return self.db.query_one("SELECT 1 FROM layers WHERE chain_id = ?", (chain_id,)) is not None
+
+    def layer_size(self, chain_id: str) -> int:
+        row = self.db.query_one("SELECT size FROM layers WHERE chain_id = ?", (chain_id,))
+        if row is None:
+            raise NotFound(f"layer {chain_id} not found")
+        return int(row["size"])
+
+    def unpack_layer(self, stream: BinaryIO, diff_id: str, parent_chain: str | None) -> str:
+        """Unpack a layer tar (compressed or not) on top of ``parent_chain``; return its chain id.
+
+        The tar's uncompressed digest must equal ``diff_id``; a layer that is already
+        unpacked is not unpacked again (the stream is then left unread).
+        """
+        from hull.archive.apply import apply_layer
+        from hull.archive.compression import open_layer
+
+        chain_id = diff_id if parent_chain is None else dg.of_bytes(
+            f"{parent_chain} {diff_id}".encode())
+        if self.has_layer(chain_id):
+            return chain_id
+        key = f"{EXTRACT_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
+        self.snapshotter.prepare(key, parent_chain)
+        try:
+            plain = dg.HashingReader(open_layer(stream))
+            size = apply_layer(plain, self.snapshotter.writable_dir(key),
+                               self.snapshotter.whiteout_format)
+            plain.drain()
+            if plain.digest != diff_id:
+                raise DigestMismatch(
+                    f"layer content digest {plain.digest} does not match diff id {diff_id}")
+            with self.db.transaction():
+                if self.has_layer(chain_id):  # another process unpacked it meanwhile
+                    raise _AlreadyThere
+                self.snapshotter.commit(chain_id, key)
+                key = ""
+                self.db.execute(
+                    "INSERT INTO layers (chain_id, diff_id, parent, size, tar_size, snapshot)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (chain_id, diff_id, parent_chain, size, plain.size, chain_id))
+        except _AlreadyThere:
+            pass
+        except (EOFError, ValueError, OSError) as e:
+            if isinstance(e, OSError) and e.errno is not None:
+                raise  # a real I/O error (e.g. disk full), not bad content
+            raise CorruptArchive(f"layer {diff_id[:19]} is truncated or corrupt: {e}") from None
+        finally:
+            if key:
+                with contextlib.suppress(Exception):
+                    self.snapshotter.remove(key)
+        return chain_id
+
+    # ---- changing ------------------------------------------------------------------------
+
+    def add(self, *, config_digest: str, created: str, manifest_digest: str,
+            manifest_media_type: str, layers: list[LayerRecord], tags: list[str],
+            repo_digests: list[str] = ()) -> tuple[ImageRecord, list[str]]:  # type: ignore[assignment]
+        """Record an image whose blobs and layers are all present; point ``tags`` at it.
+
+        Returns the image and the ids of images that lost a tag to it (now maybe dangling).
+        """
+        size = sum(layer.size for layer in layers)
+        now = time.time()
+        displaced: list[str] = []
+        with self.db.transaction():
+            exists = self.db.query_one("SELECT 1 FROM images WHERE id = ?", (config_digest,))
+            if not exists:
+                self.db.execute(
+                    "INSERT INTO images (id, manifest_digest, manifest_media_type, created, size,"
+                    " added_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (config_digest, manifest_digest, manifest_media_type, created, size, now))
+                for position, layer in enumerate(layers):
+                    self.db.execute(
+                        "INSERT INTO image_layers (image_id, position, chain_id, blob_digest,"
+                        " blob_media_type, blob_size) VALUES (?, ?, ?, ?, ?, ?)",
+                        (config_digest, position, layer.chain_id, layer.blob_digest,
+                         layer.blob_media_type, layer.blob_size))
+            for name in tags:
+                old = self._set_ref(name, config_digest, "tag", now)
+                if old:
+                    displaced.append(old)
+            for name in repo_digests:
+                self._set_ref(name, config_digest, "digest", now)
+        return self.get(config_digest), displaced
+
+    def tag(self, image_id: str, name: str) -> str | None:
+        """Point reference ``name`` at the image; return the image it was taken from, if any."""
+        with self.db.transaction():
+            return self._set_ref(name, image_id, "tag", time.time())
+
+    def untag(self, name: str) -> str:
+        """Remove one reference; return the image id it pointed to."""
+        with self.db.transaction():
+            row = self.db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (name,))
+            if row is None:
+                raise NotFound(f"No such image: {name}")
+            self.db.execute("DELETE FROM image_refs WHERE name = ?", (name,))
+            return row["image_id"]
+
+    def delete(self, image_id: str) -> list[str]:
+        """Delete an image and its references; release what no other image uses.
+
+        Returns the chain ids of layers that were removed.
+        """
+        with self.db.transaction():
+            self.db.execute("DELETE FROM image_refs WHERE image_id = ?", (image_id,))
+            row = self.db.query_one("SELECT manifest_digest FROM images WHERE id = ?", (image_id,))
+            if row is None:
+                raise NotFound(f"No such image: {image_id}")
+            blobs = {image_id, row["manifest_digest"]}
+            blobs |= {r["blob_digest"] for r in self.db.query(
+                "SELECT blob_digest FROM image_layers WHERE image_id = ?", (image_id,))}
+            self.db.execute("DELETE FROM image_layers WHERE image_id = ?", (image_id,))
+            self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
+        self.release_blobs(blobs)
+        return self.release_layers()
+
+    def release_blobs(self, candidates: set[str]) -> None:
+        """Delete blobs among ``candidates`` that no image references any more."""
+        for d in candidates:
+            used = self.db.query_one(
+                "SELECT 1 FROM images WHERE id = ? OR manifest_digest = ?"
+                " UNION SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1", (d, d, d))
+            if not used:
+                self.content.delete(d)
+
+    def release_layers(self) -> list[str]:
+        """Remove unpacked layers that no image and no other snapshot uses; return their ids."""
+        removed: list[str] = []
+        while True:
+            rows = self.db.query(
+                "SELECT chain_id FROM layers l WHERE"
+                " NOT EXISTS (SELECT 1 FROM image_layers il WHERE il.chain_id = l.chain_id)"
+                " AND NOT EXISTS (SELECT 1 FROM layers c WHERE c.parent = l.chain_id)"
+                " AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.parent = l.chain_id)")
+            if not rows:
+                return removed
+            for r in rows:
+                chain_id = r["chain_id"]
+                with self.db.transaction():
+                    self.db.execute("DELETE FROM layers WHERE chain_id = ?", (chain_id,))
+                    self.snapshotter.remove(chain_id)
+                removed.append(chain_id)
+
+    def cleanup(self) -> None:
+        """Remove what an interrupted import left behind (temp blobs, half-unpacked layers)."""
+        for info in self.snapshotter.walk():
+            if info.kind == "active" and info.key.startswith(EXTRACT_PREFIX):
+                pid = info.key[len(EXTRACT_PREFIX):].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    with contextlib.suppress(Exception):
+                        self.snapshotter.remove(info.key)
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _set_ref(self, name: str, image_id: str, kind: str, now: float) -> str | None:
+        row = self.db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (name,))
+        if row is not None and row["image_id"] == image_id:
+            return None
+        self.db.execute(
+            "INSERT INTO image_refs (name, image_id, kind, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id,"
+            " created_at = excluded.created_at", (name, image_id, kind, now))
+        return row["image_id"] if row is not None else None
+
+    def _refs_by_image(self) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for r in self.db.query("SELECT name, kind, image_id FROM image_refs ORDER BY name"):
+            out.setdefault(r["image_id"], []).append((r["name"], r["kind"]))
+        return out
+
+    def _layers_by_image(self) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for r in self.db.query(
+                "SELECT il.*, l.diff_id, l.size FROM image_layers il JOIN layers l USING (chain_id)"
+                " ORDER BY il.image_id, il.position"):
+            out.setdefault(r["image_id"], []).append(r)
+        return out
+
+    @staticmethod
+    def _record(row, refs: list[tuple[str, str]], layers: list) -> ImageRecord:  # type: ignore[no-untyped-def]
+        return ImageRecord(
+            id=row["id"],
+            manifest_digest=row["manifest_digest"],
+            manifest_media_type=row["manifest_media_type"],
+            created=row["created"],
+            size=int(row["size"]),
+            added_at=float(row["added_at"]),
+            tags=tuple(n for n, k in refs if k == "tag"),
+            digests=tuple(n for n, k in refs if k == "digest"),
+            layers=tuple(
+                LayerRecord(chain_id=r["chain_id"], diff_id=r["diff_id"], size=int(r["size"]),
+                            blob_digest=r["blob_digest"], blob_media_type=r["blob_media_type"],
+                            blob_size=int(r["blob_size"]))
+                for r in layers),
+        )
+
+
+class _AlreadyThere(Exception):
+    """Another process committed the same layer first."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True

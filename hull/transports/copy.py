@@ -1,0 +1,115 @@
+"""copy_image: the one way an image moves between two transports.
+
+It resolves an index to one platform's manifest, and hands the destination
+streams that verify digest and size as they are read; nothing else in hull
+verifies image content coming from outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from hull.errors import CorruptArchive, NotFound
+from hull.oci import mediatypes as mt
+from hull.oci.descriptor import Descriptor, Platform
+from hull.oci.image import ConfigError, ImageConfig
+from hull.oci.manifest import Index, Manifest, ManifestError
+from hull.transports.base import CopyResult, ImageDestination, ImageSource
+from hull.transports.verify import VerifyingReader
+
+Progress = Callable[[str, Descriptor], None]
+
+
+def host_platform() -> Platform:
+    import platform
+
+    machine = platform.machine()
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine,
+                                                                                        machine)
+    return Platform(os="linux", architecture=arch, variant="v7" if arch == "arm" else "")
+
+
+def choose_manifest(index: Index, platform: Platform) -> Descriptor:
+    """The index entry for ``platform`` (variant optional, like Docker's matcher)."""
+    candidates = [m for m in index.manifests if m.media_type in mt.MANIFESTS + mt.INDEXES]
+    for m in candidates:
+        p = m.platform
+        if p and p.os == platform.os and p.architecture == platform.architecture and (
+                not platform.variant or not p.variant or p.variant == platform.variant):
+            return m
+    if len(candidates) == 1 and candidates[0].platform is None:
+        return candidates[0]
+    raise NotFound(f"no matching manifest for {platform} in the manifest list entries")
+
+
+def read_verified(src: ImageSource, desc: Descriptor, what: str) -> bytes:
+    with src.open_blob(desc) as raw:
+        reader = VerifyingReader(raw, desc.digest, desc.size, what)
+        chunks = []
+        while chunk := reader.read(1 << 20):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def resolve_manifest(src: ImageSource, platform: Platform | None) -> tuple[bytes, str]:
+    """The single-platform manifest of ``src``: follows indexes down to one manifest."""
+    data, media_type = src.manifest()
+    for _ in range(4):  # nested indexes are legal; bounded
+        try:
+            from hull.oci.manifest import sniff_media_type
+
+            media_type = sniff_media_type(data, media_type)
+        except ManifestError as e:
+            raise CorruptArchive(str(e)) from None
+        if media_type not in mt.INDEXES:
+            return data, media_type
+        try:
+            index = Index.from_bytes(data, media_type)
+        except ManifestError as e:
+            raise CorruptArchive(str(e)) from None
+        child = choose_manifest(index, platform or host_platform())
+        data, media_type = src.manifest(child.digest)
+        from hull import digest as dg
+
+        if dg.of_bytes(data) != child.digest:
+            raise CorruptArchive(f"manifest {child.digest} does not match its digest")
+        media_type = media_type or child.media_type
+    raise CorruptArchive("manifest indexes nest too deeply")
+
+
+def copy_image(src: ImageSource, dest: ImageDestination, *, names: list[str] | None = None,
+               platform: Platform | None = None, progress: Progress | None = None) -> CopyResult:
+    """Copy one image from ``src`` to ``dest``; return its id and manifest digest."""
+    data, media_type = resolve_manifest(src, platform)
+    try:
+        manifest = Manifest.from_bytes(data, media_type)
+    except ManifestError as e:
+        raise CorruptArchive(str(e)) from None
+    config_bytes = read_verified(src, manifest.config, "image config")
+    try:
+        config = ImageConfig.from_bytes(config_bytes)
+    except ConfigError as e:
+        raise CorruptArchive(str(e)) from None
+    diff_ids = config.diff_ids
+    if len(diff_ids) != len(manifest.layers):
+        raise CorruptArchive(f"image has {len(manifest.layers)} layers but its config lists"
+                             f" {len(diff_ids)}")
+    dest.put_config(config_bytes, manifest.config)
+    for index, layer in enumerate(manifest.layers):
+        if layer.media_type and layer.media_type not in mt.LAYERS:
+            raise CorruptArchive(f"unsupported layer media type {layer.media_type}")
+        if progress:
+            progress("layer", layer)
+
+        def opener(layer: Descriptor = layer) -> BinaryIO:
+            return VerifyingReader(src.open_blob(layer), layer.digest, layer.size, "layer")  # type: ignore[return-value]
+
+        dest.put_layer(opener, layer, diff_ids[index], index, src.layer_diff_size(layer))
+    all_names = list(names if names is not None else src.names())
+    dest.put_manifest(data, manifest.media_type, all_names)
+    dest.commit()
+    from hull import digest as dg
+
+    return CopyResult(image_id=manifest.config.digest, manifest_digest=dg.of_bytes(data),
+                      names=all_names)
