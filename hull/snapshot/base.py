@@ -83,3 +83,7 @@ class Snapshotter(ABC):
     @abstractmethod
     def walk(self) -> list[SnapshotInfo]:
         """Every snapshot."""
+
+    @abstractmethod
+    def cleanup(self) -> list[str]:
+        """Delete storage no snapshot owns (what a crash left behind); return what went."""
