@@ -60,3 +60,83 @@ class Engine:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+
+    def system_info(self) -> dict[str, object]:
+        """Counts and facts for ``hull info`` (Docker's /info shape where it applies)."""
+        import platform
+
+        images = self.db.query_one("SELECT COUNT(*) AS n FROM images")["n"]
+        layers = self.db.query_one("SELECT COUNT(*) AS n FROM layers")["n"]
+        containers = self.db.query("SELECT data FROM containers")
+        running = sum(1 for r in containers if '"Running": true' in r["data"])
+        paused = sum(1 for r in containers if '"Paused": true' in r["data"])
+        mem = 0
+        try:
+            with open("/proc/meminfo") as f:
+                mem = int(f.readline().split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        used = _disk_used(self.root)
+        from hull.cli.humanize import bytes_size, human_size
+
+        return {
+            "Containers": len(containers),
+            "ContainersRunning": running,
+            "ContainersPaused": paused,
+            "ContainersStopped": len(containers) - running - paused,
+            "Images": images,
+            "Layers": layers,
+            "ServerVersion": _version(),
+            "Driver": self.snapshotter.name,
+            "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+            "KernelVersion": platform.release(),
+            "OperatingSystem": _os_name(),
+            "Architecture": platform.machine(),
+            "NCPU": os.cpu_count() or 1,
+            "MemTotal": mem,
+            "MemTotalHuman": bytes_size(mem),
+            "DockerRootDir": self.root,
+            "RunRoot": self.run_root,
+            "DiskUsed": used,
+            "DiskUsedHuman": human_size(used),
+        }
+
+
+def _version() -> str:
+    from hull import __version__
+
+    return __version__
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _disk_used(root: str) -> int:
+    """Bytes under ``root`` (each inode once; not following mounts)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    try:
+        dev = os.lstat(root).st_dev
+    except FileNotFoundError:
+        return 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue
+            if st.st_dev != dev or (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+        dirnames[:] = [d for d in dirnames
+                       if os.lstat(os.path.join(dirpath, d)).st_dev == dev]
+    return total

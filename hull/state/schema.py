@@ -12,7 +12,8 @@ MIGRATIONS: list[str] = [
         manifest_media_type TEXT NOT NULL,
         created TEXT NOT NULL DEFAULT '',   -- from the config
         size INTEGER NOT NULL DEFAULT 0,    -- unpacked size of all layers
-        added_at REAL NOT NULL              -- when this store got it (for ordering)
+        added_at REAL NOT NULL,             -- when this store got it (for ordering)
+        parent TEXT NOT NULL DEFAULT ''      -- local image it was built from (builds, commits)
     );
     CREATE TABLE image_refs (
         name TEXT PRIMARY KEY,              -- normalised: docker.io/library/busybox:latest
