@@ -1,0 +1,1 @@
+"""Distribution (registry) support: the HTTP registry server lives in ``hull.registry.server``."""
