@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -235,7 +234,7 @@ class DirectorySnapshotter(Snapshotter):
         return doomed
 
     def _trash_name(self, name: str) -> str:
-        return os.path.join(self.home, f"{TRASH_PREFIX}{name}-{secrets.token_hex(4)}")
+        return os.path.join(self.home, f"{TRASH_PREFIX}{name}-{os.urandom(4).hex()}")
 
     @contextmanager
     def _exclusive(self) -> Iterator[bool]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 
 from hull.errors import EngineError
 
@@ -58,6 +57,8 @@ def copy_tree(source: str, destination: str) -> None:
     and hardlinks within the tree, and ``--reflink=auto`` shares extents where
     the filesystem can (btrfs, xfs), making the copy nearly free there.
     """
+    import subprocess
+
     proc = subprocess.run(
         ["cp", "-a", "--reflink=auto", "--no-target-directory", source, destination],
         capture_output=True, text=True)

@@ -13,7 +13,6 @@ process's cwd is never touched and no fork is needed.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -70,7 +69,9 @@ def _lib() -> ctypes.CDLL:
     """libc, loaded on first use so importing this module stays cheap."""
     global _libc
     if _libc is None:
-        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The interpreter's own symbols include libc; this avoids ctypes.util's
+        # library search, which alone costs several milliseconds of imports.
+        lib = ctypes.CDLL(None, use_errno=True)
         lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_ulong, ctypes.c_char_p]
         lib.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -127,7 +128,7 @@ def mount_all(mounts: list[Mount], target: str) -> None:
 def _mount_one(mount: Mount, target: str) -> None:
     flags, data = parse_options(mount.options)
     try:
-        if flags & MS_BIND:
+        if flags & MS_BIND or mount.type == "bind":
             _bind(mount.source, target, flags, data)
         elif mount.type == "overlay":
             _overlay(mount.source, target, flags, data)

@@ -124,3 +124,12 @@ def test_compaction_rewrites_only_directory_options() -> None:
          "workdir=/s/overlay/3/work", "index=off"])
     assert base == "/s/overlay"
     assert options == ["lowerdir=2/fs:1/fs", "upperdir=3/fs", "workdir=3/work", "index=off"]
+
+
+def test_bind_type_alone_means_a_bind_mount(tmp_path: Path, target: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "file").write_text("x")
+    mount_all([Mount("bind", str(source), ("ro",))], str(target))
+    assert (target / "file").read_text() == "x"
+    assert "ro" in mount_options(target)
