@@ -131,12 +131,21 @@ class BlobStore:
             if len(name) == 64:
                 yield "sha256:" + name
 
-    def clean_ingest(self) -> None:
-        """Remove temp files left by an interrupted write (after a crash)."""
+    def clean_ingest(self) -> int:
+        """Remove temp files whose writer process is gone (a crash or kill -9); return how many.
+
+        Temp files are named ``<kind>-<pid>-<random>``, so live writers are left alone.
+        """
+        removed = 0
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.ingest_dir):
+                parts = name.split("-", 2)
+                if len(parts) == 3 and parts[1].isdigit() and _pid_alive(int(parts[1])):
+                    continue
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.ingest_dir, name))
+                    removed += 1
+        return removed
 
     def disk_usage(self) -> int:
         total = 0
@@ -148,7 +157,7 @@ class BlobStore:
     def _tempfile(self) -> tuple[int, str]:
         import tempfile
 
-        return tempfile.mkstemp(dir=self.ingest_dir, prefix="blob-")
+        return tempfile.mkstemp(dir=self.ingest_dir, prefix=f"blob-{os.getpid()}-")
 
     def _write(self, digest: str, chunks: Iterator[bytes]) -> None:
         self._ensure_dirs()
@@ -177,6 +186,16 @@ class BlobStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 class BlobWriter:

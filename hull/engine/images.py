@@ -164,6 +164,7 @@ class ImageService:
 
         names = [str(refs.parse_tag_arg(reference))] if reference else []
         config = apply_changes({}, changes)
+        self.store.cleanup()
         try:
             plat = Platform.parse(platform) if platform else host_platform()
         except ValueError as e:
@@ -187,6 +188,7 @@ class ImageService:
         from hull.transports.tree import DirTree, FileTree, TarTree
 
         loaded: list[tuple[str, str]] = []
+        self.store.cleanup()
         with self._spooled(source, decompress=True) as path:
             tree: FileTree = DirTree(path) if os.path.isdir(path) else TarTree(path)
             try:
@@ -267,7 +269,7 @@ class ImageService:
             stream = source if not isinstance(source, str) else sys.stdin.buffer
         ingest = os.path.join(self.engine.root, "ingest")
         os.makedirs(ingest, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=ingest, prefix="spool-")
+        fd, tmp = tempfile.mkstemp(dir=ingest, prefix=f"spool-{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as out:
                 reader = stream

@@ -10,12 +10,20 @@ image uses any more are released after it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from typing import TYPE_CHECKING, BinaryIO
 
 from hull import digest as dg
-from hull.errors import Conflict, CorruptArchive, DigestMismatch, InvalidReference, NotFound
+from hull.errors import (
+    Conflict,
+    CorruptArchive,
+    DigestMismatch,
+    EngineError,
+    InvalidReference,
+    NotFound,
+)
 from hull.image.model import ImageRecord, LayerRecord
 
 if TYPE_CHECKING:
@@ -143,8 +151,10 @@ class ImageStore:
         except _AlreadyThere:
             pass
         except (EOFError, ValueError, OSError) as e:
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise EngineError("no space left on device while unpacking a layer") from None
             if isinstance(e, OSError) and e.errno is not None:
-                raise  # a real I/O error (e.g. disk full), not bad content
+                raise  # a real I/O error, not bad content
             raise CorruptArchive(f"layer {diff_id[:19]} is truncated or corrupt: {e}") from None
         finally:
             if key:
@@ -210,12 +220,14 @@ class ImageStore:
             if row is None:
                 raise NotFound(f"No such image: {image_id}")
             blobs = {image_id, row["manifest_digest"]}
-            blobs |= {r["blob_digest"] for r in self.db.query(
-                "SELECT blob_digest FROM image_layers WHERE image_id = ?", (image_id,))}
+            layer_rows = self.db.query(
+                "SELECT blob_digest, chain_id FROM image_layers WHERE image_id = ?", (image_id,))
+            blobs |= {r["blob_digest"] for r in layer_rows}
+            chains = {r["chain_id"] for r in layer_rows}
             self.db.execute("DELETE FROM image_layers WHERE image_id = ?", (image_id,))
             self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
         self.release_blobs(blobs)
-        return self.release_layers()
+        return self.release_layers(chains)
 
     def release_blobs(self, candidates: set[str]) -> None:
         """Delete blobs among ``candidates`` that no image references any more."""
@@ -226,19 +238,26 @@ class ImageStore:
             if not used:
                 self.content.delete(d)
 
-    def release_layers(self) -> list[str]:
-        """Remove unpacked layers that no image and no other snapshot uses; return their ids."""
+    def release_layers(self, candidates: set[str] | None = None) -> list[str]:
+        """Remove unpacked layers that no image and no other snapshot uses; return their ids.
+
+        ``candidates`` limits the removal to those layers (and, transitively, their parents).
+        """
         removed: list[str] = []
         while True:
             rows = self.db.query(
-                "SELECT chain_id FROM layers l WHERE"
+                "SELECT chain_id, parent FROM layers l WHERE"
                 " NOT EXISTS (SELECT 1 FROM image_layers il WHERE il.chain_id = l.chain_id)"
                 " AND NOT EXISTS (SELECT 1 FROM layers c WHERE c.parent = l.chain_id)"
                 " AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.parent = l.chain_id)")
+            if candidates is not None:
+                rows = [r for r in rows if r["chain_id"] in candidates]
             if not rows:
                 return removed
             for r in rows:
                 chain_id = r["chain_id"]
+                if candidates is not None and r["parent"]:
+                    candidates.add(r["parent"])
                 with self.db.transaction():
                     self.db.execute("DELETE FROM layers WHERE chain_id = ?", (chain_id,))
                     self.snapshotter.remove(chain_id)
@@ -246,6 +265,7 @@ class ImageStore:
 
     def cleanup(self) -> None:
         """Remove what an interrupted import left behind (temp blobs, half-unpacked layers)."""
+        self.content.clean_ingest()
         for info in self.snapshotter.walk():
             if info.kind == "active" and info.key.startswith(EXTRACT_PREFIX):
                 pid = info.key[len(EXTRACT_PREFIX):].split("-", 1)[0]

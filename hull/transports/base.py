@@ -69,6 +69,9 @@ class ImageDestination(ABC):
     def commit(self) -> None:  # noqa: B027 - optional hook
         """Make everything put so far visible."""
 
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """The copy failed: undo what was put so far."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; an uncommitted copy is abandoned."""
 

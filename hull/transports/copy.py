@@ -81,6 +81,15 @@ def resolve_manifest(src: ImageSource, platform: Platform | None) -> tuple[bytes
 def copy_image(src: ImageSource, dest: ImageDestination, *, names: list[str] | None = None,
                platform: Platform | None = None, progress: Progress | None = None) -> CopyResult:
     """Copy one image from ``src`` to ``dest``; return its id and manifest digest."""
+    try:
+        return _copy(src, dest, names, platform, progress)
+    except BaseException:
+        dest.abort()
+        raise
+
+
+def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
+          platform: Platform | None, progress: Progress | None) -> CopyResult:
     data, media_type = resolve_manifest(src, platform)
     try:
         manifest = Manifest.from_bytes(data, media_type)

@@ -70,21 +70,28 @@ class LocalDestination(ImageDestination):
         self._layers: list[LayerRecord] = []
         self._parent: str | None = None
         self._config: Descriptor | None = None
+        self._config_bytes = b""
         self.image: ImageRecord | None = None
         self.displaced: list[str] = []
+        self._new_blobs: set[str] = set()
+        self._new_layers: list[str] = []
 
     def has_blob(self, desc: Descriptor) -> bool:
         return self.store.content.has(desc.digest)
 
     def put_config(self, data: bytes, desc: Descriptor) -> None:
-        self.store.content.put_bytes(data, desc.media_type, expected=desc.digest)
-        self._config = desc
+        # Stored with the manifest at the end: a failed copy leaves no stray config.
+        self._config, self._config_bytes = desc, data
 
     def put_layer(self, open_stream: Callable[[], BinaryIO], desc: Descriptor, diff_id: str,
                   index: int, diff_size: int | None) -> Descriptor:
         store = self.store
         chain_id = diff_id if self._parent is None else dg.of_bytes(
             f"{self._parent} {diff_id}".encode())
+        if not store.content.has(desc.digest):
+            self._new_blobs.add(desc.digest)
+        if not store.has_layer(chain_id):
+            self._new_layers.append(chain_id)
         if not (store.content.has(desc.digest) and store.has_layer(chain_id)):
             self._fetch_layer(open_stream, desc, diff_id)
         self._layers.append(LayerRecord(
@@ -110,11 +117,20 @@ class LocalDestination(ImageDestination):
             if writer is not None:
                 writer.abort()
 
+    def abort(self) -> None:
+        """Release the blobs and layers this copy added, unless an image uses them now."""
+        if self.image is not None:
+            return
+        self.store.release_blobs(self._new_blobs)
+        self.store.release_layers(set(self._new_layers))
+
     def put_manifest(self, data: bytes, media_type: str, names: list[str]) -> None:
         if self._config is None:
             raise CorruptArchive("image has no config")
+        self.store.content.put_bytes(self._config_bytes, self._config.media_type,
+                                     expected=self._config.digest)
         manifest = self.store.content.put_bytes(data, media_type)
-        config = ImageConfig.from_bytes(self.store.content.read(self._config.digest))
+        config = ImageConfig.from_bytes(self._config_bytes)
         self.image, self.displaced = self.store.add(
             config_digest=self._config.digest, created=config.created,
             manifest_digest=manifest.digest, manifest_media_type=media_type,

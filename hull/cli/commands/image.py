@@ -124,11 +124,7 @@ def history(ctx: click.Context, image: str, fmt: str, human: bool, no_trunc: boo
     default = ("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
                if human else
                "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
-    if not human and not fmt:
-        headers = dict(HISTORY_HEADERS, CreatedAt="CREATED AT")
-    else:
-        headers = HISTORY_HEADERS
-    out = render_list(fmt, rows, headers, default)
+    out = render_list(fmt, rows, HISTORY_HEADERS, default)
     if out:
         click.echo(out)
 
