@@ -164,8 +164,14 @@ class DirectorySnapshotter(Snapshotter):
         return self._mounts(self.table.require(key))
 
     def commit(self, name: str, key: str) -> None:
+        """Commit ``key`` as ``name``.
+
+        Inside a caller's transaction the tidying of the directory waits for
+        :meth:`cleanup`, because a rollback would make the snapshot active again.
+        """
         check_key(name)
         check_key(key)
+        outer = self.db.conn.in_transaction
         with self.db.transaction():
             record = self.table.require(key)
             if record.kind != "active":
@@ -174,17 +180,25 @@ class DirectorySnapshotter(Snapshotter):
             if self.table.any_backend_has(name):
                 raise Conflict(f"snapshot {name!r} already exists")
             self.table.mark_committed(key, name)
-        self._committed(record)
+        if not outer:
+            self._committed(record)
 
     def remove(self, key: str) -> None:
+        """Remove ``key`` and its directory.
+
+        Inside a caller's transaction only the row goes: the directory must
+        outlive a possible rollback, so :meth:`cleanup` deletes it afterwards.
+        """
         check_key(key)
+        outer = self.db.conn.in_transaction
         with self.db.transaction():
             record = self.table.require(key)
             children = self.table.children(key)
             if children:
                 raise Conflict(f"snapshot {key!r} has children: {', '.join(children)}")
             self.table.delete(key)
-        remove_tree(self.snapshot_dir(record.id))
+        if not outer:
+            remove_tree(self.snapshot_dir(record.id))
 
     def stat(self, key: str) -> SnapshotInfo | None:
         record = self.table.get(key)

@@ -216,3 +216,27 @@ def test_native_copy_keeps_owners_modes_xattrs_devices_and_hardlinks(
     Path(c, "owned").write_text("changed")
     assert Path(snapshotter.fs_dir(snapshotter.table.require("base").id), "owned").read_text() \
         == "data"
+
+
+@pytest.mark.parametrize("backend", ["overlay", "native"])
+def test_remove_inside_a_rolled_back_transaction_keeps_the_snapshot(
+        tmp_path: Path, db: Database, backend: str) -> None:
+    snapshotter = open_snapshotter(str(tmp_path / "root"), db, backend)
+    assert isinstance(snapshotter, DirectorySnapshotter)
+    snapshotter.prepare("layer-active")
+    Path(snapshotter.writable_dir("layer-active"), "data").write_text("precious")
+    snapshotter.commit("layer", "layer-active")
+    layer_dir = snapshotter.fs_dir(snapshotter.table.require("layer").id)
+
+    with pytest.raises(RuntimeError, match="later step failed"), db.transaction():
+        snapshotter.remove("layer")
+        raise RuntimeError("a later step failed")
+    assert snapshotter.stat("layer") is not None
+    assert Path(layer_dir, "data").read_text() == "precious"
+
+    with db.transaction():
+        snapshotter.remove("layer")
+    assert snapshotter.stat("layer") is None
+    assert os.path.isdir(layer_dir)  # left for cleanup, which runs after the commit
+    assert snapshotter.cleanup() == [os.path.dirname(layer_dir)]
+    assert not os.path.exists(layer_dir)
