@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""hull's benchmarks, with ratios against Docker (and skopeo) where installed.
+
+Usage: .venv/bin/python bench/bench.py [--quick] [--no-docker]
+
+Measures CLI start-up (`hull --version`, `hull images` with 200 images) and
+image throughput (import, save, load of an image with a 100 MB layer). Docker
+runs as a private daemon on its own socket and data root, started and stopped
+here. These are measurements, not tests: nothing fails on a slow number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+HULL = [str(REPO / ".venv" / "bin" / "hull")]
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    """Median wall time of ``fn`` in seconds."""
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, **kw: object) -> None:
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+
+
+def make_layer_tar(path: Path, size: int) -> None:
+    """A tar with one file of ``size`` incompressible bytes."""
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo("data.bin")
+        info.size = size
+        tar.addfile(info, io.BytesIO(os.urandom(size)))
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, hull: float, unit: str, other: dict[str, float] | None = None,
+            higher_is_better: bool = False) -> None:
+        fmt = (lambda v: f"{v * 1000:.1f} ms") if unit == "s" else (lambda v: f"{v:.0f} {unit}")
+        others = []
+        for name, value in (other or {}).items():
+            ratio = (hull / value) if higher_is_better else (value / hull)
+            others.append(f"{name} {fmt(value)} (hull {ratio:.2f}x)")
+        self.rows.append((what, fmt(hull), "; ".join(others), ""))
+        print(f"{what:<40} hull {fmt(hull):>12}   {'; '.join(others)}", flush=True)
+
+
+def bench_startup(report: Report, env: dict[str, str], quick: bool) -> None:
+    repeat = 5 if quick else 15
+    report.add("hull --version", timed(lambda: run([*HULL, "--version"], env), repeat), "s")
+    report.add("hull images (200 images)", timed(lambda: run([*HULL, "images"], env), repeat), "s")
+
+
+def populate_images(env: dict[str, str], base: Path, count: int) -> None:
+    tiny = base / "tiny.tar"
+    with tarfile.open(tiny, "w") as tar:
+        info = tarfile.TarInfo("hello")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    for i in range(count):
+        run([*HULL, "import", "-m", f"image {i}", str(tiny), f"bench/img{i}:v1"], env)
+
+
+def bench_images(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
+                 quick: bool) -> None:
+    size = (20 if quick else 100) << 20
+    layer = base / "layer.tar"
+    make_layer_tar(layer, size)
+    mb = size / 1e6
+    t_import = timed(lambda: run([*HULL, "import", str(layer), "big:1"], env))
+    others = {}
+    if docker_env:
+        others["docker"] = mb / timed(lambda: run(["docker", "import", str(layer), "big:1"],
+                                                  docker_env))
+    report.add(f"import {mb:.0f} MB layer", mb / t_import, "MB/s", others, higher_is_better=True)
+
+    archive = base / "big-save.tar"
+    t_save = timed(lambda: run([*HULL, "save", "-o", str(archive), "big:1"], env))
+    others = {}
+    if docker_env:
+        others["docker"] = mb / timed(lambda: run(["docker", "save", "-o", str(base / "d.tar"),
+                                                   "big:1"], docker_env))
+    if shutil.which("skopeo"):
+        oci = base / "skopeo-oci"
+        others["skopeo (archive->oci dir)"] = mb / timed(
+            lambda: run(["skopeo", "copy", "-q", f"docker-archive:{archive}", f"oci:{oci}:x"]))
+    report.add(f"save {mb:.0f} MB image", mb / t_save, "MB/s", others, higher_is_better=True)
+
+    run([*HULL, "rmi", "big:1"], env)
+    t_load = timed(lambda: run([*HULL, "load", "-i", str(archive)], env))
+    others = {}
+    if docker_env:
+        run(["docker", "rmi", "big:1"], docker_env)
+        others["docker"] = mb / timed(lambda: run(["docker", "load", "-i", str(archive)],
+                                                  docker_env))
+    report.add(f"load {mb:.0f} MB image", mb / t_load, "MB/s", others, higher_is_better=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--no-docker", action="store_true", help="skip Docker comparisons")
+    args = parser.parse_args()
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="hull-bench-") as tmp:
+        base = Path(tmp)
+        env = dict(os.environ, HULL_ROOT=str(base / "root"), HULL_RUN_ROOT=str(base / "run"))
+        populate_images(env, base, 20 if args.quick else 200)
+        bench_startup(report, env, args.quick)
+        from tests import dockerd
+
+        if not args.no_docker and dockerd.available():
+            with dockerd.private_dockerd(base / "docker") as docker_env:
+                bench_images(report, env, base, docker_env, args.quick)
+        else:
+            bench_images(report, env, base, None, args.quick)
+
+
+if __name__ == "__main__":
+    main()
