@@ -49,5 +49,8 @@ def gc(root: str, dry_run: bool, delete_untagged: bool) -> None:
         click.echo(f"{verb} manifest {name}@{digest}")
     for digest, size in report.blobs:
         click.echo(f"{verb} blob {digest} ({size} bytes)")
-    click.echo(f"{len(report.blobs)} blobs {verb}, {report.freed} bytes "
-               f"{'would be freed' if dry_run else 'freed'}")
+    if dry_run:
+        click.echo(f"{len(report.blobs)} blobs would be removed, {report.freed} bytes would be "
+                   "freed")
+    else:
+        click.echo(f"{len(report.blobs)} blobs removed, {report.freed} bytes freed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -58,7 +59,8 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         try:
             await site.start()
         except OSError as e:
-            raise InvalidArgument(f"cannot listen on {host}:{port}: {e.strerror}")
+            reason = os.strerror(e.errno).lower() if e.errno else str(e)
+            raise InvalidArgument(f"cannot listen on {host}:{port}: {reason}")
         bound = runner.addresses[0]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         print(f"Listening on http://{shown}:{bound[1]}", flush=True)
