@@ -16,9 +16,11 @@ deletes; ids are never reused, so such a directory never belongs to anyone.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -56,6 +58,13 @@ class Staging:
             os.close(self._lock)
 
 
+def _settle_at_exit(ref: weakref.ref[DirectorySnapshotter]) -> None:
+    snapshotter = ref()
+    if snapshotter is not None:
+        with suppress(Exception):  # the database may already be closed
+            snapshotter._settle()
+
+
 class DirectorySnapshotter(Snapshotter):
     """A snapshotter whose snapshots are numbered directories described by SQLite rows.
 
@@ -71,6 +80,10 @@ class DirectorySnapshotter(Snapshotter):
         self.home = os.path.join(self.root, "snapshots", self.name)
         os.makedirs(self.home, mode=0o711, exist_ok=True)
         self.table = SnapshotTable(db, self.name)
+        # Directory work postponed until a caller's transaction is over (see _settle).
+        self._removed_ids: list[int] = []
+        self._committed_ids: list[int] = []
+        self._settle_registered = False
 
     # -- layout ------------------------------------------------------------------------
 
@@ -102,9 +115,11 @@ class DirectorySnapshotter(Snapshotter):
     # -- Snapshotter -------------------------------------------------------------------
 
     def prepare(self, key: str, parent: str | None = None) -> list[Mount]:
+        self._settle()
         return self._create(key, parent, "active")
 
     def view(self, key: str, parent: str) -> list[Mount]:
+        self._settle()
         if parent is None:
             raise InvalidArgument(f"view {key!r} needs a parent snapshot")
         return self._create(key, parent, "view")
@@ -166,11 +181,12 @@ class DirectorySnapshotter(Snapshotter):
     def commit(self, name: str, key: str) -> None:
         """Commit ``key`` as ``name``.
 
-        Inside a caller's transaction the tidying of the directory waits for
-        :meth:`cleanup`, because a rollback would make the snapshot active again.
+        Inside a caller's transaction the tidying of the directory waits until
+        that transaction is over, because a rollback makes the snapshot active again.
         """
         check_key(name)
         check_key(key)
+        self._settle()
         outer = self.db.conn.in_transaction
         with self.db.transaction():
             record = self.table.require(key)
@@ -180,16 +196,21 @@ class DirectorySnapshotter(Snapshotter):
             if self.table.any_backend_has(name):
                 raise Conflict(f"snapshot {name!r} already exists")
             self.table.mark_committed(key, name)
-        if not outer:
+        if outer:
+            self._defer(self._committed_ids, record.id)
+        else:
             self._committed(record)
 
     def remove(self, key: str) -> None:
         """Remove ``key`` and its directory.
 
-        Inside a caller's transaction only the row goes: the directory must
-        outlive a possible rollback, so :meth:`cleanup` deletes it afterwards.
+        Inside a caller's transaction only the row goes at once: the directory
+        must outlive a possible rollback.  It is deleted by the next call on this
+        snapshotter made outside a transaction, at interpreter exit, or by
+        :meth:`cleanup` after a crash.
         """
         check_key(key)
+        self._settle()
         outer = self.db.conn.in_transaction
         with self.db.transaction():
             record = self.table.require(key)
@@ -197,7 +218,9 @@ class DirectorySnapshotter(Snapshotter):
             if children:
                 raise Conflict(f"snapshot {key!r} has children: {', '.join(children)}")
             self.table.delete(key)
-        if not outer:
+        if outer:
+            self._defer(self._removed_ids, record.id)
+        else:
             remove_tree(self.snapshot_dir(record.id))
 
     def stat(self, key: str) -> SnapshotInfo | None:
@@ -212,10 +235,12 @@ class DirectorySnapshotter(Snapshotter):
         return self.fs_dir(record.id)
 
     def usage(self, key: str) -> int:
+        self._settle()
         check_key(key)
         return tree_usage(self.fs_dir(self.table.require(key).id))
 
     def walk(self) -> list[SnapshotInfo]:
+        self._settle()
         return [record.info() for record in self.table.all()]
 
     def cleanup(self) -> list[str]:
@@ -224,6 +249,7 @@ class DirectorySnapshotter(Snapshotter):
         Safe while other processes use the snapshotter: orphans are chosen and
         moved aside inside a write transaction, and copies in progress are kept.
         """
+        self._settle()
         doomed: list[str] = []
         with self.db.transaction():
             records = {record.id: record for record in self.table.all()}
@@ -246,6 +272,31 @@ class DirectorySnapshotter(Snapshotter):
                     doomed.append(path)
                     remove_tree(path)
         return doomed
+
+    def _defer(self, pending: list[int], snapshot_id: int) -> None:
+        pending.append(snapshot_id)
+        if not self._settle_registered:
+            self._settle_registered = True
+            atexit.register(_settle_at_exit, weakref.ref(self))
+
+    def _settle(self) -> None:
+        """Finish directory work that waited for a caller's transaction to end.
+
+        Whether it committed or rolled back shows in the rows: ids are never
+        reused, so a removed id without a row is gone for good.
+        """
+        if not (self._removed_ids or self._committed_ids) or self.db.conn.in_transaction:
+            return
+        removed, self._removed_ids = self._removed_ids, []
+        committed, self._committed_ids = self._committed_ids, []
+        rows = {record.id: record for record in self.table.all()}
+        for snapshot_id in removed:
+            if snapshot_id not in rows:
+                remove_tree(self.snapshot_dir(snapshot_id))
+        for snapshot_id in committed:
+            record = rows.get(snapshot_id)
+            if record is not None and record.kind == "committed":
+                self._committed(record)
 
     def _trash_name(self, name: str) -> str:
         return os.path.join(self.home, f"{TRASH_PREFIX}{name}-{os.urandom(4).hex()}")

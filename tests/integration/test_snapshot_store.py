@@ -237,6 +237,53 @@ def test_remove_inside_a_rolled_back_transaction_keeps_the_snapshot(
     with db.transaction():
         snapshotter.remove("layer")
     assert snapshotter.stat("layer") is None
-    assert os.path.isdir(layer_dir)  # left for cleanup, which runs after the commit
-    assert snapshotter.cleanup() == [os.path.dirname(layer_dir)]
+    assert os.path.isdir(layer_dir)  # kept until the transaction is known to have committed
+    assert snapshotter.walk() == []  # the next call outside a transaction finishes the job
+    assert not os.path.exists(os.path.dirname(layer_dir))
+    assert snapshotter.cleanup() == []
+
+
+REMOVER = textwrap.dedent("""
+    import sys
+    from hull.snapshot import open_snapshotter
+    from hull.state.db import Database
+    root = sys.argv[1]
+    db = Database(root + "/hull.db")
+    snapshotter = open_snapshotter(root, db)
+    with db.transaction():
+        snapshotter.remove("layer")
+""")
+
+
+def test_removal_in_a_transaction_finishes_when_the_process_exits(
+        tmp_path: Path, db: Database) -> None:
+    root = str(tmp_path / "root")
+    snapshotter = open_snapshotter(root, db, "overlay")
+    assert isinstance(snapshotter, DirectorySnapshotter)
+    snapshotter.prepare("layer-active")
+    Path(snapshotter.writable_dir("layer-active"), "data").write_text("x")
+    snapshotter.commit("layer", "layer-active")
+    layer_dir = snapshotter.snapshot_dir(snapshotter.table.require("layer").id)
+    subprocess.run([sys.executable, "-c", REMOVER, root], cwd=REPO, check=True)
+    assert snapshotter.stat("layer") is None
     assert not os.path.exists(layer_dir)
+
+
+def test_commit_in_a_transaction_drops_the_workdir_afterwards(
+        tmp_path: Path, db: Database) -> None:
+    snapshotter = open_snapshotter(str(tmp_path / "root"), db, "overlay")
+    assert isinstance(snapshotter, DirectorySnapshotter)
+    snapshotter.prepare("base-active")
+    snapshotter.commit("base", "base-active")
+    snapshotter.prepare("top-active", "base")
+    work = snapshotter.work_dir(snapshotter.table.require("top-active").id)
+    with pytest.raises(RuntimeError), db.transaction():
+        snapshotter.commit("top", "top-active")
+        raise RuntimeError("rolled back")
+    assert snapshotter.stat("top-active").kind == "active"  # type: ignore[union-attr]
+    snapshotter.walk()
+    assert os.path.isdir(work)  # still active: its overlay mount needs the workdir
+    with db.transaction():
+        snapshotter.commit("top", "top-active")
+    snapshotter.walk()
+    assert not os.path.exists(work)
