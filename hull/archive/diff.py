@@ -1,0 +1,174 @@
+"""Turn directory trees back into layer tars, and list changes like ``docker diff``.
+
+Two sources of changes:
+
+- an overlayfs upperdir (:func:`write_overlay_diff`): it holds exactly the changed
+  entries plus their copied-up parents; deletions are 0/0 char devices and a
+  directory that was removed and made again carries ``trusted.overlay.opaque=y``;
+- two full trees (:func:`write_tree_diff`), for the copying snapshotter: entries
+  whose metadata differ are written, deletions become whiteouts, and every
+  change's parent directories are written too so the layer is self-contained.
+
+Whiteouts and opaque markers are empty regular files with fixed metadata (mode
+0600, owner 0:0, mtime 0), so the same change always gives the same bytes.
+Overlay mounts must not use ``redirect_dir`` or ``metacopy``: an upperdir that
+depends on them cannot be read on its own, and is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO
+
+from hull.archive.apply import (
+    OVERLAY_OPAQUE_XATTR,
+    WHITEOUT_OPAQUE,
+    WHITEOUT_PREFIX,
+)
+from hull.archive.walk import compare_trees, iter_tree, join, lstat_or_none, sorted_names
+from hull.archive.writer import TarWriter, read_xattrs
+from hull.errors import EngineError, NotFound
+
+_OPAQUE_XATTRS = (OVERLAY_OPAQUE_XATTR, "user.overlay.opaque")
+_UNSUPPORTED_OVERLAY_XATTRS = ("trusted.overlay.redirect", "trusted.overlay.metacopy",
+                               "user.overlay.redirect", "user.overlay.metacopy")
+
+
+def _require_dir(path: str, what: str) -> None:
+    if not os.path.isdir(path):
+        raise NotFound(f"{what} directory {path} does not exist")
+
+
+def _whiteout_name(rel: str) -> str:
+    parent, _, name = rel.rpartition("/")
+    return join(parent, WHITEOUT_PREFIX + name)
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _overlay_state(path: str, st: os.stat_result) -> bool:
+    """Whether the upperdir entry is opaque; refuse redirect/metacopy entries."""
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        return False
+    xattrs = read_xattrs(path)
+    for key in _UNSUPPORTED_OVERLAY_XATTRS:
+        if key in xattrs:
+            raise EngineError(f"cannot export {path}: it depends on overlay {key.split('.')[-1]}"
+                              f" (mount overlay with redirect_dir=off,metacopy=off)")
+    return stat.S_ISDIR(st.st_mode) and any(xattrs.get(k) == b"y" for k in _OPAQUE_XATTRS)
+
+
+def write_tree(src: str, out: BinaryIO) -> None:
+    """A whole tree as a canonical tar (for ``hull export`` and first layers)."""
+    _require_dir(src, "source")
+    writer = TarWriter(out)
+    for rel, path, st in iter_tree(src):
+        writer.add_path(rel, path, st)
+    writer.close()
+
+
+def write_overlay_diff(upper: str, out: BinaryIO) -> None:
+    """An overlayfs upperdir -> layer tar: 0/0 char devices become ``.wh.<name>``, a dir with
+    xattr trusted.overlay.opaque=y gets a ``.wh..wh..opq`` entry (and its contents)."""
+    _require_dir(upper, "upper")
+    writer = TarWriter(out)
+    for rel, path, st in iter_tree(upper):
+        if _is_whiteout(st):
+            writer.add_whiteout(_whiteout_name(rel))
+            continue
+        opaque = _overlay_state(path, st)
+        writer.add_path(rel, path, st)
+        if opaque:
+            writer.add_whiteout(join(rel, WHITEOUT_OPAQUE))
+    writer.close()
+
+
+def write_tree_diff(lower: str | None, upper: str, out: BinaryIO) -> None:
+    """Compare two full trees (``upper`` = parent + changes, ``lower`` = the parent tree) and
+    write the changes as a layer tar, deletions as whiteouts.  lower=None: the whole tree."""
+    if lower is None:
+        write_tree(upper, out)
+        return
+    _require_dir(lower, "lower")
+    _require_dir(upper, "upper")
+    writer = TarWriter(out)
+    # Directories being walked: [rel, path, stat, already written?].  A change deep in
+    # the tree first writes the unwritten directories above it.
+    open_dirs: list[list] = []
+
+    def write_parents() -> None:
+        for item in open_dirs:
+            if not item[3]:
+                writer.add_path(item[0], item[1], item[2])
+                item[3] = True
+
+    for kind, rel, path, st in compare_trees(lower, upper):
+        if kind == "<":
+            open_dirs.pop()
+        elif kind == "=":
+            open_dirs.append([rel, path, st, False])
+        elif kind == "D":
+            write_parents()
+            writer.add_whiteout(_whiteout_name(rel))
+        else:
+            assert st is not None
+            write_parents()
+            writer.add_path(rel, path, st)
+            if stat.S_ISDIR(st.st_mode):
+                open_dirs.append([rel, path, st, True])
+    writer.close()
+
+
+def changes(lower: str | None, upper: str, overlay: bool) -> list[tuple[str, str]]:
+    """(kind, path) with kind 'A', 'C', 'D' like ``docker diff`` (path like '/etc/passwd'),
+    sorted by path.
+
+    ``overlay=True``: ``upper`` is an overlay upperdir and ``lower`` the tree below it (its
+    lowerdir or a merged view of the lower layers).  A directory present in both is 'C'
+    (like Docker on overlay2, a copied-up parent counts as changed); below an opaque
+    directory, what the lower tree had and the upperdir lacks is 'D'.
+    ``overlay=False``: two full trees, compared by metadata; only entries that differ are
+    listed, and a deleted directory is one 'D' (not one per file inside).
+    """
+    _require_dir(upper, "upper")
+    if lower is not None:
+        _require_dir(lower, "lower")
+    if overlay:
+        found = _overlay_changes(lower, upper)
+    elif lower is None:
+        found = [("A", "/" + rel) for rel, _, _ in iter_tree(upper)]
+    else:
+        found = [(kind, "/" + rel) for kind, rel, _, _ in compare_trees(lower, upper)
+                 if kind in ("A", "C", "D")]
+    return sorted(found, key=lambda change: change[1].encode("utf-8", "surrogateescape"))
+
+
+def _overlay_changes(lower: str | None, upper: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    opaque_below: list[str] = []  # opaque directories whose subtree is being walked
+
+    def in_lower(rel: str) -> bool:
+        return lower is not None and lstat_or_none(os.path.join(lower, rel)) is not None
+
+    for rel, path, st in iter_tree(upper):
+        while opaque_below and not rel.startswith(opaque_below[-1] + "/"):
+            opaque_below.pop()
+        if _is_whiteout(st):
+            if in_lower(rel):
+                found.append(("D", "/" + rel))
+            continue
+        opaque = _overlay_state(path, st)
+        found.append(("C" if in_lower(rel) else "A", "/" + rel))
+        if opaque:
+            opaque_below.append(rel)
+        if opaque_below and stat.S_ISDIR(st.st_mode) and lower is not None:
+            # Everything the lower directory had that the upper one lacks is hidden now.
+            lower_dir = os.path.join(lower, rel)
+            if os.path.isdir(lower_dir) and not os.path.islink(lower_dir):
+                upper_names = set(os.listdir(path))
+                found.extend(("D", "/" + join(rel, name)) for name in sorted_names(lower_dir)
+                             if name not in upper_names)
+    return found
