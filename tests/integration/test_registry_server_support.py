@@ -85,6 +85,11 @@ class Client:
         digest = sha256(data)
         r = self.request("POST", f"/v2/{name}/blobs/uploads/?digest={digest}", data,
                          {"Content-Type": "application/octet-stream"})
+        if r.status == 202:  # a registry without monolithic POST (distribution 2.8)
+            location = r.headers["Location"]
+            sep = "&" if "?" in location else "?"
+            r = self.request("PUT", f"{location}{sep}digest={digest}", data,
+                             {"Content-Type": "application/octet-stream"})
         assert r.status == 201, (r.status, r.body)
         return digest
 
