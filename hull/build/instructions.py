@@ -226,16 +226,16 @@ class MaintainerInstruction(Instruction):
 
 @dataclass
 class ArgInstruction(Instruction):
+    """``ARG``; defaults are expanded by :class:`hull.build.stages.StageArgs` when declared.
+
+    Docker expands an ARG default only when no ``--build-arg`` replaces it, so there
+    is no :meth:`expand` here.
+    """
+
     KEYWORD = "ARG"
     EXPANDS = True
 
     args: list[ArgDefinition] = field(default_factory=list)
-
-    def expand(self, expander: Expander) -> ArgInstruction:
-        args = [ArgDefinition(expander.word(a.key),
-                              None if a.value is None else expander.word(a.value))
-                for a in self.args]
-        return dataclasses.replace(self, args=args)
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
@@ -518,6 +518,17 @@ class _Transfer(Instruction):
     chmod: str = ""
     link: bool = False
     excludes: list[str] = field(default_factory=list)
+
+    def expand_contents(self, env: Mapping[str, str]) -> Any:
+        """A copy whose heredoc bodies have variables substituted where allowed.
+
+        Bodies opened with an unquoted marker (``<<EOF``) are expanded with quotes
+        left alone; ``<<"EOF"`` bodies are kept verbatim.
+        """
+        lex = ShellLex("\\", skip_process_quotes=True)
+        contents = [dataclasses.replace(c, data=lex.process_word(c.data, env)) if c.expand
+                    else c for c in self.contents]
+        return dataclasses.replace(self, contents=contents)
 
     def _expanded(self, expander: Expander, **extra: Any) -> Any:
         return dataclasses.replace(
