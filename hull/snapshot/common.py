@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import os
+import sqlite3
 import tempfile
 import weakref
 from collections.abc import Iterator
@@ -59,10 +60,19 @@ class Staging:
 
 
 def _settle_at_exit(ref: weakref.ref[DirectorySnapshotter]) -> None:
+    """Finish deferred directory work when the process ends normally."""
     snapshotter = ref()
-    if snapshotter is not None:
-        with suppress(Exception):  # the database may already be closed
+    if snapshotter is None or not (snapshotter._removed_ids or snapshotter._committed_ids):
+        return
+    with suppress(Exception):
+        try:
             snapshotter._settle()
+        except sqlite3.ProgrammingError:  # its owner closed the database first
+            db = Database(snapshotter.db.path)
+            try:
+                snapshotter._settle(SnapshotTable(db, snapshotter.name))
+            finally:
+                db.close()
 
 
 class DirectorySnapshotter(Snapshotter):
@@ -279,17 +289,18 @@ class DirectorySnapshotter(Snapshotter):
             self._settle_registered = True
             atexit.register(_settle_at_exit, weakref.ref(self))
 
-    def _settle(self) -> None:
+    def _settle(self, table: SnapshotTable | None = None) -> None:
         """Finish directory work that waited for a caller's transaction to end.
 
         Whether it committed or rolled back shows in the rows: ids are never
         reused, so a removed id without a row is gone for good.
         """
-        if not (self._removed_ids or self._committed_ids) or self.db.conn.in_transaction:
+        table = table or self.table
+        if not (self._removed_ids or self._committed_ids) or table.db.conn.in_transaction:
             return
+        rows = {record.id: record for record in table.all()}
         removed, self._removed_ids = self._removed_ids, []
         committed, self._committed_ids = self._committed_ids, []
-        rows = {record.id: record for record in self.table.all()}
         for snapshot_id in removed:
             if snapshot_id not in rows:
                 remove_tree(self.snapshot_dir(snapshot_id))

@@ -252,6 +252,7 @@ REMOVER = textwrap.dedent("""
     snapshotter = open_snapshotter(root, db)
     with db.transaction():
         snapshotter.remove("layer")
+    db.close()  # as the engine does before exiting
 """)
 
 
