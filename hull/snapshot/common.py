@@ -9,7 +9,8 @@ Layout under ``<root>/snapshots/<backend>/``::
 
 Ordering rules that keep a crash repairable by :meth:`cleanup`: a snapshot's
 directory is created inside the transaction that inserts its row, and removed
-only after the transaction that deletes the row has committed.  So after any
+only after the transaction that deletes the row has committed (when that is a
+caller's transaction, the removal waits for it to end: see ``_settle``).  So after any
 crash the only inconsistency is a directory without a row, which ``cleanup``
 deletes; ids are never reused, so such a directory never belongs to anyone.
 """
