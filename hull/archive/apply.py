@@ -72,7 +72,7 @@ def apply_layer(stream: BinaryIO, target: str, whiteouts: WhiteoutFormat) -> int
     char devices and opaque directories get ``trusted.overlay.opaque=y``.
     ``whiteouts="delete"``: ``target`` holds the full parent tree; whiteouts delete.
     """
-    size, _ = _apply(stream, target, whiteouts, hash_diff=False)
+    size, _ = apply_stream(stream, target, whiteouts)
     return size
 
 
@@ -80,13 +80,19 @@ def apply_layer_and_digest(stream: BinaryIO, target: str,
                            whiteouts: WhiteoutFormat) -> tuple[int, str]:
     """Like :func:`apply_layer`, and also return the layer's diff id (the sha256 of the
     uncompressed tar), computed in the same pass."""
-    size, digest = _apply(stream, target, whiteouts, hash_diff=True)
+    size, digest = apply_stream(stream, target, whiteouts, hash_diff=True)
     assert digest is not None
     return size, digest
 
 
-def _apply(stream: BinaryIO, target: str, whiteouts: WhiteoutFormat,
-           hash_diff: bool, opener: InRootOpener | None = None) -> tuple[int, str | None]:
+def apply_stream(stream: BinaryIO, target: str, whiteouts: WhiteoutFormat, *,
+                 hash_diff: bool = False,
+                 opener: InRootOpener | None = None) -> tuple[int, str | None]:
+    """The engine behind :func:`apply_layer`: returns (unpacked size, diff id or None).
+
+    ``opener`` picks how parent directories are resolved inside the target (default:
+    openat2 when the kernel has it); tests use it to exercise both resolvers.
+    """
     if whiteouts not in ("overlay", "delete"):
         raise InvalidArgument(f"unknown whiteout format {whiteouts!r}: use overlay or delete")
     source: BinaryIO = open_layer(stream)
