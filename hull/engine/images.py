@@ -170,8 +170,8 @@ class ImageService:
         except ValueError as e:
             raise InvalidArgument(str(e)) from None
         with self._spooled(source) as path:
-            src_name = source if isinstance(source, str) else "-"
-            comment = message or f"Imported from {src_name}"
+            src_name = "-"
+            comment = message or f"Imported from {src_name}"  # Docker sends files as "-"
             src = TarballSource(path, config, plat, comment)
             dest = LocalDestination(self.store)
             copy_image(src, dest, names=names)

@@ -266,6 +266,7 @@ class ImageStore:
     def cleanup(self) -> None:
         """Remove what an interrupted import left behind (temp blobs, half-unpacked layers)."""
         self.content.clean_ingest()
+        self.snapshotter.cleanup()
         for info in self.snapshotter.walk():
             if info.kind == "active" and info.key.startswith(EXTRACT_PREFIX):
                 pid = info.key[len(EXTRACT_PREFIX):].split("-", 1)[0]

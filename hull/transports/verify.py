@@ -49,3 +49,9 @@ class VerifyingReader:
 
     def close(self) -> None:
         self._stream.close()
+
+    def __enter__(self) -> VerifyingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
