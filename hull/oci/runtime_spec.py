@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from hull.oci.seccomp_profile import default_seccomp
-
 OCI_VERSION = "1.0.2"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -185,6 +183,8 @@ def default_spec(
     if sysctl:
         linux["sysctl"] = dict(sysctl)
     if seccomp is True:
+        from hull.oci.seccomp_profile import default_seccomp
+
         linux["seccomp"] = default_seccomp(capabilities, arch=arch)
     elif isinstance(seccomp, dict):
         linux["seccomp"] = seccomp

@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal as signals
 import time
+from typing import TYPE_CHECKING
 
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument
 from hull.oci.runtime_spec import OCI_VERSION
@@ -32,6 +32,10 @@ from hull.runtime.base import CREATED, PAUSED, RUNNING, STOPPED, Runtime, Stdio,
 from hull.runtime.cgroups import Cgroup, cgroup_from_dirs, open_cgroup
 from hull.runtime.state import EXEC_FIFO, ContainerState, alive, proc_stat
 
+if TYPE_CHECKING:
+    from hull.runtime.seccomp import Program
+
+SIGKILL = 9
 _JOIN_ORDER = ("cgroup", "ipc", "uts", "network", "mount")  # mount last: it moves our root
 
 
@@ -109,12 +113,6 @@ def _fork_in_pid_namespace(new: bool, path: str | None) -> int:
     return pid
 
 
-def _preload_seccomp(profile: dict | None) -> None:
-    """Import pyseccomp (and load libseccomp) while the host filesystem is still in view."""
-    if profile:
-        import hull.runtime.seccomp  # noqa: F401
-
-
 def _child(fn, report_fd: int, *args) -> None:  # type: ignore[no-untyped-def]
     """Run ``fn`` in a forked child; it must exec.  Never returns into the caller's code."""
     code = 1
@@ -131,6 +129,7 @@ class BuiltinRuntime(Runtime):
 
     def __init__(self, state_root: str) -> None:
         self.root = os.path.join(state_root, "builtin")
+        self.seccomp_cache = os.path.join(state_root, "seccomp")
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -144,6 +143,14 @@ class BuiltinRuntime(Runtime):
     @staticmethod
     def _cgroup(st: ContainerState) -> Cgroup:
         return cgroup_from_dirs(st.cgroups_path, st.cgroup_dirs)
+
+    def _seccomp(self, profile: dict | None) -> Program | None:
+        """Compiled (and cached) in the caller: the child only has to load it."""
+        if not profile:
+            return None
+        from hull.runtime.seccomp import program_for
+
+        return program_for(profile, self.seccomp_cache)
 
     def _status(self, d: str, st: ContainerState) -> str:
         if not alive(st.pid, st.pid_start):
@@ -204,7 +211,7 @@ class BuiltinRuntime(Runtime):
         if "user" in namespaces:
             raise EngineError("user namespaces are not supported by the builtin runtime")
         last_cap = capabilities.last_cap()
-        _preload_seccomp((spec.get("linux") or {}).get("seccomp"))
+        program = self._seccomp((spec.get("linux") or {}).get("seccomp"))
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = _fork_in_pid_namespace("pid" in namespaces and namespaces["pid"] is None,
@@ -216,7 +223,7 @@ class BuiltinRuntime(Runtime):
         if pid == 0:
             os.close(r)
             _child(_init, w, spec, bundle, state_dir, cgroup, namespaces, stdio,
-                   console_socket, last_cap, w)
+                   console_socket, last_cap, program, w)
         os.close(w)
         try:
             line = _read_line(r)
@@ -322,7 +329,7 @@ class BuiltinRuntime(Runtime):
                 raise Conflict(f"container {container_id} is not running") from None
         cgroup = self._cgroup(st)
         last_cap = capabilities.last_cap()
-        _preload_seccomp(st.seccomp)
+        program = self._seccomp(st.seccomp)
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = _fork_in_pid_namespace(False, join.get("pid"))
@@ -333,7 +340,7 @@ class BuiltinRuntime(Runtime):
         if pid == 0:
             os.close(r)
             _child(_exec_child, w, process_spec, st, cgroup, join, stdio, console_socket,
-                   last_cap, w)
+                   last_cap, program, w)
         os.close(w)
         try:
             data = b""
@@ -357,11 +364,11 @@ class BuiltinRuntime(Runtime):
         cgroup = self._cgroup(st)
         if status != STOPPED:
             try:
-                os.kill(st.pid, signals.SIGKILL)
+                os.kill(st.pid, SIGKILL)
             except ProcessLookupError:
                 pass
         if cgroup.exists():
-            _kill_cgroup(cgroup, signals.SIGKILL)
+            _kill_cgroup(cgroup, SIGKILL)
             cgroup.destroy()
         _remove_dir(d)
 
@@ -387,7 +394,7 @@ def _drain(fd: int, st: ContainerState) -> bytes:
 
 def _kill_cgroup(cgroup: Cgroup, signal: int) -> None:
     """Signal every process in the cgroup; for SIGKILL freeze first so none can fork away."""
-    frozen = signal == signals.SIGKILL and _try_freeze(cgroup)
+    frozen = signal == SIGKILL and _try_freeze(cgroup)
     try:
         deadline = time.monotonic() + 5
         while True:
@@ -397,7 +404,7 @@ def _kill_cgroup(cgroup: Cgroup, signal: int) -> None:
                     os.kill(pid, signal)
                 except ProcessLookupError:
                     pass
-            if signal != signals.SIGKILL or not pids or time.monotonic() > deadline:
+            if signal != SIGKILL or not pids or time.monotonic() > deadline:
                 break
             if frozen:
                 cgroup.set_frozen(False)
@@ -433,7 +440,7 @@ def _remove_dir(d: str) -> None:
 
 def _init(spec: dict, bundle: str, state_dir: str, cgroup: Cgroup,
           namespaces: dict[str, str | None], stdio: Stdio, console_socket: str | None,
-          last_cap: int, ready_fd: int) -> None:
+          last_cap: int, program: Program | None, ready_fd: int) -> None:
     """Container init: set everything up, report ready, wait for start, exec."""
     os.setsid()
     cgroup.join(0)
@@ -477,7 +484,7 @@ def _init(spec: dict, bundle: str, state_dir: str, cgroup: Cgroup,
         sc.setdomainname(spec["domainname"])
     _common_setup(proc, stdio, slave)
     path = process.lookup(proc["args"][0], env)
-    finalizer = process.Finalizer(proc, (spec.get("linux") or {}).get("seccomp"), last_cap)
+    finalizer = process.Finalizer(proc, program, last_cap)
     os.write(ready_fd, b'{"ok": true}\n')
     os.close(ready_fd)
     fifo = os.open(EXEC_FIFO, os.O_WRONLY | os.O_CLOEXEC, dir_fd=state_fd)
@@ -510,7 +517,8 @@ def _exec_now(finalizer: process.Finalizer, path: str, args: list[str], env: lis
 
 
 def _exec_child(proc: dict, st: ContainerState, cgroup: Cgroup, join: dict[str, str],
-                stdio: Stdio, console_socket: str | None, last_cap: int, report_fd: int) -> None:
+                stdio: Stdio, console_socket: str | None, last_cap: int,
+                program: Program | None, report_fd: int) -> None:
     """A process exec'd into a running container: join its cgroup and namespaces, then exec."""
     os.setsid()
     if cgroup.exists():
@@ -530,5 +538,5 @@ def _exec_child(proc: dict, st: ContainerState, cgroup: Cgroup, join: dict[str, 
     path = process.lookup(proc["args"][0], env)
     if not proc.get("capabilities") and st.capabilities:
         proc = {**proc, "capabilities": st.capabilities}
-    finalizer = process.Finalizer(proc, st.seccomp, last_cap)
+    finalizer = process.Finalizer(proc, program, last_cap)
     _exec_now(finalizer, path, proc["args"], env, report_fd)

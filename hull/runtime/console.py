@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
 
 TIOCSPTLCK = 0x40045431
 TIOCGPTN = 0x80045430
@@ -16,6 +19,8 @@ TIOCSWINSZ = 0x5414
 
 def connect(path: str) -> socket.socket:
     """Connect early: the socket lives on the host, out of reach after pivot_root."""
+    import socket  # only terminals need it; still importable here, before pivot_root
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     return sock
@@ -33,6 +38,8 @@ def open_pty(pts_dir: str, size: dict | None = None) -> tuple[int, int, str]:
 
 
 def send_master(sock: socket.socket, master: int, name: str) -> None:
+    import socket
+
     socket.send_fds(sock, [name.encode()], [master])
     sock.close()
     os.close(master)

@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 import resource
 import stat
+from typing import TYPE_CHECKING
 
 from hull.errors import EngineError, HullError
 from hull.runtime import capabilities, syscalls
+
+if TYPE_CHECKING:
+    from hull.runtime.seccomp import Program
 
 EXIT_NOT_FOUND = 127
 EXIT_CANNOT_INVOKE = 126
@@ -102,7 +106,7 @@ def close_extra_fds(keep: set[int]) -> None:
 class Finalizer:
     """Identity and confinement, prepared early and applied just before execve."""
 
-    def __init__(self, process: dict, seccomp_profile: dict | None, last_cap: int) -> None:
+    def __init__(self, process: dict, seccomp: Program | None, last_cap: int) -> None:
         user = process.get("user") or {}
         self.uid = int(user.get("uid", 0))
         self.gid = int(user.get("gid", 0))
@@ -110,11 +114,7 @@ class Finalizer:
         self.umask = user.get("umask")
         self.no_new_privs = bool(process.get("noNewPrivileges"))
         self.caps = capabilities.CapabilityPlan(process.get("capabilities"), last_cap)
-        self.seccomp = None
-        if seccomp_profile:
-            from hull.runtime.seccomp import Filter
-
-            self.seccomp = Filter(seccomp_profile)
+        self.seccomp = seccomp
 
     def apply(self) -> None:
         if self.seccomp is not None and not self.no_new_privs:
