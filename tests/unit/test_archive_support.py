@@ -62,7 +62,7 @@ def make_tar(members: list[Member], fmt: int = tarfile.PAX_FORMAT) -> bytes:
             info.devmajor, info.devminor = m.devmajor, m.devminor
             info.pax_headers = dict(m.pax)
             info.size = len(m.data)
-            tar.addfile(info, io.BytesIO(m.data) if m.type == tarfile.REGTYPE else None)
+            tar.addfile(info, io.BytesIO(m.data) if m.data else None)
     return out.getvalue()
 
 
