@@ -179,12 +179,13 @@ def gzip_compress_stream(src: BinaryIO, dst: BinaryIO, level: int = 1) -> None:
 
 
 def zstd_compress_stream(src: BinaryIO, dst: BinaryIO, level: int = 3) -> None:
-    """Compress ``src`` into ``dst`` as one zstd frame (deterministic for a given level)."""
+    """Compress ``src`` into ``dst`` as one zstd frame with a content checksum, so damage
+    is detected on reading (deterministic for a given level)."""
     import zstandard
 
     if not 1 <= level <= 22:
         raise InvalidArgument(f"zstd level must be between 1 and 22, not {level}")
-    compressor = zstandard.ZstdCompressor(level=level)
+    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
     with compressor.stream_writer(dst, closefd=False) as writer:
         while chunk := src.read(CHUNK):
             writer.write(chunk)
