@@ -158,9 +158,24 @@ class ImageStore:
             raise CorruptArchive(f"layer {diff_id[:19]} is truncated or corrupt: {e}") from None
         finally:
             if key:
-                with contextlib.suppress(Exception):
-                    self.snapshotter.remove(key)
+                self._discard_extract(key)
         return chain_id
+
+    def _discard_extract(self, key: str) -> None:
+        """Drop a half-unpacked layer; its files go first, so a full disk gets room back."""
+        import shutil
+
+        with contextlib.suppress(Exception):
+            path = self.snapshotter.writable_dir(key)
+            for name in os.listdir(path):
+                full = os.path.join(path, name)
+                if os.path.isdir(full) and not os.path.islink(full):
+                    shutil.rmtree(full, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(full)
+        with contextlib.suppress(Exception):
+            self.snapshotter.remove(key)
 
     # ---- changing ------------------------------------------------------------------------
 
