@@ -136,3 +136,19 @@ def test_gc_delete_untagged_keeps_index_children_and_referrers(tmp_path: Path) -
         assert c.request("GET", f"/v2/gc/app/manifests/{filled.untagged}").status == 404
         refs = c.request("GET", f"/v2/gc/app/referrers/{filled.kept_image}").json()["manifests"]
         assert [m["digest"] for m in refs] == [filled.signature]
+
+
+def test_gc_removes_idle_upload_sessions(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with running_registry(root) as srv:
+        c = srv.client()
+        stale = c.request("POST", "/v2/gc/up/blobs/uploads/").headers["Docker-Upload-UUID"]
+        c.request("PATCH", f"/v2/gc/up/blobs/uploads/{stale}", b"half")
+    assert _gc(root, "--upload-max-age", "1")[:-1] == []
+    assert _gc(root, "--dry-run", "--upload-max-age", "0")[0] == f"would remove upload {stale}"
+    assert (root / "uploads" / stale).exists()
+    assert _gc(root, "--upload-max-age", "0")[0] == f"removed upload {stale}"
+    assert not (root / "uploads" / stale).exists()
+    with running_registry(root) as srv:
+        gone = srv.client().request("GET", f"/v2/gc/up/blobs/uploads/{stale}")
+        assert gone.status == 404

@@ -4,8 +4,11 @@ clean shutdown and one-line errors for bad options."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.integration.test_registry_server_support import (
@@ -121,3 +124,31 @@ def test_bad_options_give_one_line_errors(tmp_path: Path) -> None:
         assert taken.returncode != 0
         assert taken.stderr.strip().splitlines() == [
             f"Error: cannot listen on {srv.address}: address already in use"]
+
+
+def test_killed_mid_upload_leaves_no_blob_and_a_resumable_session(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    data = os.urandom(4 * 1024 * 1024)
+    digest = sha256(data)
+    srv = RegistryProcess(root)
+    try:
+        location = srv.client().request("POST", "/v2/crash/app/blobs/uploads/").headers["Location"]
+        with socket.create_connection(("127.0.0.1", srv.port)) as sock:
+            sock.sendall(f"PATCH {location} HTTP/1.1\r\nHost: x\r\n"
+                         f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:1_000_000])
+            time.sleep(0.5)
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+    finally:
+        srv.stop()
+    assert not (root / "blobs" / "sha256" / digest[7:]).exists()
+    with running_registry(root) as srv:
+        c = srv.client()
+        status = c.request("GET", location)
+        assert status.status == 204
+        range_end = int(status.headers["Range"].split("-")[1])
+        have = range_end + 1 if range_end else 0  # "0-0" is what an empty upload reports
+        assert have <= 1_000_000
+        c.request("PATCH", location, data[have:], {"Content-Range": f"{have}-{len(data) - 1}"})
+        assert c.request("PUT", f"{location}?digest={digest}", b"").status == 201
+        assert c.request("GET", f"/v2/crash/app/blobs/{digest}").body == data

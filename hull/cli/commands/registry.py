@@ -39,12 +39,17 @@ def serve(addr: str, root: str, htpasswd: str, realm: str, read_only: bool,
 @click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
 @click.option("--delete-untagged", is_flag=True,
               help="Also remove manifests no tag leads to (directly or through an index).")
-def gc(root: str, dry_run: bool, delete_untagged: bool) -> None:
+@click.option("--upload-max-age", type=click.FloatRange(min=0), default=168, show_default=True,
+              metavar="HOURS", help="Also remove upload sessions idle for longer than this.")
+def gc(root: str, dry_run: bool, delete_untagged: bool, upload_max_age: float) -> None:
     """Remove blobs no manifest references. Run it while nothing pushes (e.g. --read-only)."""
     from hull.registry.server.gc import collect
 
-    report = collect(root, dry_run=dry_run, delete_untagged=delete_untagged)
+    report = collect(root, dry_run=dry_run, delete_untagged=delete_untagged,
+                     upload_max_age=upload_max_age * 3600)
     verb = "would remove" if dry_run else "removed"
+    for uid in report.uploads:
+        click.echo(f"{verb} upload {uid}")
     for name, digest in report.manifests:
         click.echo(f"{verb} manifest {name}@{digest}")
     for digest, size in report.blobs:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from hull.registry.server.routing import DIGEST_RE
 from hull.registry.server.storage import RegistryStorage
+from hull.registry.server.uploads import Uploads
 
 
 @dataclass
@@ -25,16 +26,25 @@ class GcReport:
 
     manifests: list[tuple[str, str]] = field(default_factory=list)
     blobs: list[tuple[str, int]] = field(default_factory=list)
+    uploads: list[str] = field(default_factory=list)
 
     @property
     def freed(self) -> int:
         return sum(size for _, size in self.blobs)
 
 
-def collect(root: str, dry_run: bool = False, delete_untagged: bool = False) -> GcReport:
-    """Garbage-collect the registry stored under ``root``."""
+def collect(root: str, dry_run: bool = False, delete_untagged: bool = False,
+            upload_max_age: float | None = None) -> GcReport:
+    """Garbage-collect the registry stored under ``root``.
+
+    ``upload_max_age`` (seconds): also drop upload sessions idle for longer than that.
+    """
     storage = RegistryStorage(root)
     report = GcReport()
+    if upload_max_age is not None:
+        uploads = Uploads(storage)
+        report.uploads = (uploads.stale(upload_max_age) if dry_run
+                          else uploads.purge(upload_max_age))
     marked: set[str] = set()
     for name in storage.repositories():
         kept = _reachable_manifests(storage, name, delete_untagged)

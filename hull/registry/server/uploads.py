@@ -156,21 +156,26 @@ class Uploads:
         self._sessions.pop(session.uuid, None)
         shutil.rmtree(session.directory, ignore_errors=True)
 
-    def purge(self, older_than: float) -> list[str]:
-        """Delete sessions not written to for ``older_than`` seconds; returns their ids."""
-        removed: list[str] = []
+    def stale(self, older_than: float) -> list[str]:
+        """Ids of sessions not written to for ``older_than`` seconds."""
+        found: list[str] = []
         now = time.time()
         with contextlib.suppress(FileNotFoundError):
-            for uid in os.listdir(self.dir):
-                directory = os.path.join(self.dir, uid)
+            for uid in sorted(os.listdir(self.dir)):
                 try:
-                    last_write = os.stat(os.path.join(directory, "data")).st_mtime
+                    last_write = os.stat(os.path.join(self.dir, uid, "data")).st_mtime
                 except FileNotFoundError:
                     last_write = 0
                 if now - last_write > older_than:
-                    shutil.rmtree(directory, ignore_errors=True)
-                    self._sessions.pop(uid, None)
-                    removed.append(uid)
+                    found.append(uid)
+        return found
+
+    def purge(self, older_than: float) -> list[str]:
+        """Delete sessions not written to for ``older_than`` seconds; returns their ids."""
+        removed = self.stale(older_than)
+        for uid in removed:
+            shutil.rmtree(os.path.join(self.dir, uid), ignore_errors=True)
+            self._sessions.pop(uid, None)
         return removed
 
 
