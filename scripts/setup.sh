@@ -34,8 +34,9 @@ stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . \
-    || .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  # "compat" editable mode is a plain .pth path entry: no import hook on every start-up.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . \
+    --config-settings editable_mode=compat
   echo "$want" > "$stamp"
 fi
 ln -sf "$PWD/.venv/bin/hull" /usr/local/bin/hull
