@@ -23,9 +23,10 @@ def sorted_names(path: str) -> list[str]:
 
 
 def lstat_or_none(path: str) -> os.stat_result | None:
+    """lstat, or None when nothing is there (also when a parent is not a directory)."""
     try:
         return os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
