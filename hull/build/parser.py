@@ -249,7 +249,7 @@ class _Parser:
         try:
             directive = self.directives.consider(token)
         except _LineError as e:
-            raise DockerfileSyntaxError(str(e), self.current_line) from None
+            raise DockerfileSyntaxError(str(e), self.current_line + 1) from None
         return ("" if _is_comment(token) else token), directive
 
     def run(self) -> ParseResult:

@@ -1,0 +1,5 @@
+# a plain comment first
+# escape=`
+FROM scratch
+RUN echo done \
+  more
