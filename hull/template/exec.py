@@ -39,7 +39,8 @@ from hull.template.nodes import (
 from hull.template.parse import Tree
 
 MAX_DEPTH = 100
-_BUILTIN_TYPES = (str, int, float, bool, list, tuple, bytes, bytearray, set, frozenset)
+# values of these exact types have no template-visible fields (a str subclass may)
+_BUILTIN_TYPES = frozenset((str, int, float, bool, list, tuple, bytes, bytearray, set, frozenset))
 
 
 class _NoFinal:
@@ -314,7 +315,7 @@ class State:
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
             return receiver.get(name, MISSING)
-        if isinstance(receiver, _BUILTIN_TYPES) or name.startswith("_"):
+        if type(receiver) in _BUILTIN_TYPES or name.startswith("_"):
             raise self.error(f"can't evaluate field {name} in type {go_type(receiver)}")
         try:
             attr = getattr(receiver, name, _ABSENT)
