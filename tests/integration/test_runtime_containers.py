@@ -562,29 +562,12 @@ def test_terminal_master_arrives_over_the_console_socket(harness: Harness, tmp_p
     try:
         cid, pid, out, err = harness.create(["sh", "-c", "tty; test -t 0 && echo is-a-tty"],
                                             console_socket=sock_path, terminal=True)
-        conn, _ = listener.accept()
-        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-        conn.close()
+        master = _recv_master(listener)
     finally:
         listener.close()
-    assert len(fds) == 1
-    master = fds[0]
     harness.rt.start(cid)
     assert harness.wait(pid) == 0
-    data = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 2)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the slave side is closed
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(master)
-    assert data.decode().replace("\r", "").split() == ["/dev/pts/0", "is-a-tty"]
+    assert _read_pty(master).split() == ["/dev/pts/0", "is-a-tty"]
     harness.read_all(out)
     harness.read_all(err)
 
@@ -611,3 +594,75 @@ def test_runc_is_the_reference_here(tool: str) -> None:
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed")
     assert subprocess.run([tool, "--version"], capture_output=True).returncode == 0
+
+
+def test_joins_a_network_namespace_made_beforehand(harness: Harness, tmp_path: Path) -> None:
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    ns_file = tmp_path / "netns"
+    ns_file.touch()
+    subprocess.run(["unshare", f"--net={ns_file}", "true"], check=True)
+    try:
+        namespaces = {"pid": None, "mount": None, "ipc": None, "uts": None,
+                      "network": str(ns_file)}
+        r = harness.run(["readlink", "/proc/self/ns/net"], namespaces=namespaces)
+        assert r.out.strip() == f"net:[{ns_file.stat().st_ino}]"
+    finally:
+        subprocess.run(["umount", "-l", str(ns_file)], check=False)
+
+
+def test_device_cgroup_denies_other_devices(harness: Harness) -> None:
+    r = harness.run(["sh", "-c", "mknod /tmp/blk b 7 0 && head -c 1 /tmp/blk"])
+    assert r.code != 0
+    assert "Operation not permitted" in r.err
+
+
+def _recv_master(listener: socket.socket) -> int:
+    conn, _ = listener.accept()
+    try:
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+    finally:
+        conn.close()
+    assert len(fds) == 1
+    return fds[0]
+
+
+def _read_pty(master: int) -> str:
+    data = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 2)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the slave side is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    return data.decode().replace("\r", "")
+
+
+def test_exec_with_a_terminal(harness: Harness, tmp_path: Path) -> None:
+    cid, pid, out, err = harness.create(["sleep", "30"])
+    harness.rt.start(cid)
+    sock_path = str(tmp_path / "exec-console.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    process = {"args": ["sh", "-c", "tty; echo $TERM"], "terminal": True,
+               "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/", "user": {"uid": 0, "gid": 0}}
+    try:
+        exec_pid = harness.rt.exec(cid, process, Stdio(), console_socket=sock_path)
+        harness.pids.append(exec_pid)
+        master = _recv_master(listener)
+    finally:
+        listener.close()
+    assert harness.wait(exec_pid) == 0
+    lines = _read_pty(master).split()
+    assert lines[0].startswith("/dev/pts/") and lines[1] == "xterm"
+    harness.rt.kill(cid, signal.SIGKILL)
+    harness.wait(pid)
+    harness.read_all(out)
+    harness.read_all(err)
