@@ -112,12 +112,20 @@ def _parse(body: str):  # type: ignore[no-untyped-def]
 
 class _HeaderText(str):
     """A column title; calling it (``{{.Label "x"}}``) or looking fields up on it
-    (``{{.Config.Image}}``) still yields a title, so any row template renders a header."""
+    (``{{.Config.Image}}``) still yields a title, so any row template renders a header.
 
-    __slots__ = ("_headers",)
+    A title made up for a field the command did not name is false in conditions, the
+    way Docker's missing header entry is: ``{{.Name}}{{if .Current}} *{{end}}`` titles
+    the column ``NAME``, not ``NAME *``.
+    """
+
+    __slots__ = ("_headers", "_known")
 
     def __call__(self, *args: object) -> _HeaderText:
         return self
+
+    def __bool__(self) -> bool:
+        return self._known
 
     def __getattr__(self, name: str) -> _HeaderText:
         if name.startswith("_"):
@@ -126,8 +134,10 @@ class _HeaderText(str):
 
 
 def _title(headers: dict[str, str], name: str) -> _HeaderText:
-    text = _HeaderText(headers.get(name, name.upper()))
+    known = name in headers
+    text = _HeaderText(headers[name] if known else name.upper())
     text._headers = headers
+    text._known = known
     return text
 
 

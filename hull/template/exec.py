@@ -135,7 +135,6 @@ class State:
         self.node = node
         mark = len(self.vars)
         value = self.eval_pipeline(dot, node.pipe)
-        self.node = node
         items = self.range_items(value, len(node.pipe.decl))
         body_mark = len(self.vars)
         decl = node.pipe.decl
@@ -400,12 +399,18 @@ class State:
             return None if value is MISSING else value
         if operand is not None:
             self.node = operand
+        if isinstance(operand, NilNode):
+            raise self.error(f"cannot assign nil to {wanted}")
         if value is MISSING:
             raise self.error(f"invalid value; expected {wanted}")
         if _matches(wanted, value):
             return value
-        if isinstance(operand, NumberNode | StringNode | BoolNode | NilNode):
-            raise self.error(f"expected {wanted}; found {operand}")
+        if isinstance(operand, NumberNode | StringNode | BoolNode):
+            if wanted == "string":
+                raise self.error(f"expected string; found {operand}")
+            if wanted == "int":
+                raise self.error(f"expected integer; found {operand}")
+            raise self.error(f"can't handle {operand} for arg of type {wanted}")
         raise self.error(f"wrong type for value; expected {wanted}; got {go_type(value)}")
 
 

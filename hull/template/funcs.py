@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hull.template.gofmt import MISSING, go_type, sprint, sprintf, sprintln
+from hull.template.gofmt import MISSING, format_value, go_type, sprint, sprintf, sprintln
 
 
 class Func:
@@ -228,7 +228,7 @@ def _call(fn: object, *args: object) -> object:
     if fn is None:
         raise FuncError("call of nil")
     if not callable(fn):
-        raise FuncError(f"non-function of type {go_type(fn)}")
+        raise FuncError(f"non-function {format_value(fn)} of type {go_type(fn)}")
     return fn(*args)
 
 

@@ -339,6 +339,8 @@ def format_one(value: object, spec: _Spec) -> str:
     if isinstance(value, float):
         return _format_float(value, spec)
     if isinstance(value, str):
+        if verb == "v" and spec.sharp:
+            return _pad(quote(value), spec)
         return _format_str(value, spec)
     if isinstance(value, list | tuple):
         return "[" + " ".join(format_one(v, spec) for v in value) + "]"

@@ -54,7 +54,7 @@ class Token:
             return "EOF"
         if self.kind == ERROR:
             return self.value
-        if self.kind == KEYWORD:
+        if self.kind in (KEYWORD, DOT, NIL):
             return f"<{self.value}>"
         if len(self.value) > 10:
             return '"' + self.value[:10].replace('"', '\\"') + '"...'

@@ -77,16 +77,16 @@ class _Parser:
     # -- token access ---------------------------------------------------------------
 
     def next(self) -> Token:
-        token = self.tokens[self.index]
-        if token.kind != lex.EOF and token.kind != lex.ERROR:
-            self.index += 1
+        # the last token (EOF or ERROR) repeats forever, so backing up stays symmetric
+        token = self.tokens[min(self.index, len(self.tokens) - 1)]
+        self.index += 1
         return token
 
     def backup(self, count: int = 1) -> None:
         self.index -= count
 
     def peek(self) -> Token:
-        return self.tokens[self.index]
+        return self.tokens[min(self.index, len(self.tokens) - 1)]
 
     def next_non_space(self) -> Token:
         token = self.next()
@@ -96,12 +96,13 @@ class _Parser:
 
     def peek_non_space(self) -> Token:
         token = self.next_non_space()
-        if token.kind not in (lex.EOF, lex.ERROR):
-            self.backup()
+        self.backup()
         return token
 
     def error(self, message: str, token: Token | None = None) -> TemplateError:
-        line = (token or self.tokens[max(self.index - 1, 0)]).line
+        if token is None:
+            token = self.tokens[min(max(self.index - 1, 0), len(self.tokens) - 1)]
+        line = token.line
         return TemplateError(f"template: {self.name}:{line}: {message}")
 
     def unexpected(self, token: Token, context: str) -> TemplateError:
@@ -248,7 +249,7 @@ class _Parser:
         if self.next_non_space().kind != lex.RIGHT:
             self.backup()
             pipe = self.pipeline(context, lex.RIGHT)
-        return TemplateNode(token.pos, name, pipe)
+        return TemplateNode(name_token.pos, name, pipe)
 
     def block_control(self, token: Token) -> TemplateNode:
         context = "block clause"
@@ -263,7 +264,7 @@ class _Parser:
         if not isinstance(end, EndNode):
             raise self.error(f"unexpected {end} in {context}")
         self.defines[name] = body
-        return TemplateNode(token.pos, name, pipe)
+        return TemplateNode(name_token.pos, name, pipe)
 
     # -- pipelines ------------------------------------------------------------------
 
@@ -378,10 +379,9 @@ class _Parser:
             return self.pipeline("parenthesized pipeline", lex.RIGHT_PAREN)
         if kind in (lex.STRING, lex.RAW_STRING):
             return StringNode(token.pos, self.unquote(token), token.value)
-        if kind not in (lex.EOF, lex.ERROR):
-            self.backup()
-        elif kind == lex.ERROR:
+        if kind == lex.ERROR:
             raise self.unexpected(token, "operand")
+        self.backup()
         return None
 
     # -- literals -------------------------------------------------------------------
