@@ -10,6 +10,7 @@ whole-second mtimes and no atime/ctime.
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 
 from hull.errors import CorruptArchive
@@ -89,19 +90,26 @@ def parse_number(field_bytes: bytes) -> int:
         if field_bytes[0] & 0x40:  # negative, two's complement over the whole field
             return int.from_bytes(field_bytes, "big", signed=True)
         return int.from_bytes(bytes([field_bytes[0] & 0x7F]) + field_bytes[1:], "big")
-    text = _cstring(field_bytes).strip(b" ")
-    if not text:
-        return 0
     try:
-        return int(text, 8)
+        return int(field_bytes.strip(b" \0") or b"0", 8)  # the common case, fast
+    except ValueError:
+        pass
+    text = _cstring(field_bytes).strip(b" ")  # text then NUL then junk: old writers do that
+    try:
+        return int(text, 8) if text else 0
     except ValueError:
         raise CorruptArchive(f"invalid tar header: bad numeric field {field_bytes!r}") from None
 
 
-def _checksum_matches(block: bytes) -> bool:
-    stored = parse_number(block[148:156])
-    # The checksum field counts as eight spaces (8 * 0x20 = 256).
-    unsigned = sum(block[:148]) + 256 + sum(block[156:])
+# name, mode, uid, gid, size, mtime, chksum, typeflag, linkname, magic, version, uname, gname,
+# devmajor, devminor, prefix (and 12 bytes of padding)
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s12x")
+
+
+def _checksum_matches(block: bytes, stored_field: bytes) -> bool:
+    stored = parse_number(stored_field)
+    # The checksum field itself counts as eight spaces (8 * 0x20 = 256).
+    unsigned = sum(block) - sum(stored_field) + 256
     if stored == unsigned:
         return True
     # Some old writers summed signed chars.
@@ -111,27 +119,28 @@ def _checksum_matches(block: bytes) -> bool:
 
 def parse_header(block: bytes) -> RawHeader:
     """Decode one header block; raise CorruptArchive when it is not a tar header."""
-    if not _checksum_matches(block):
+    (name, mode, uid, gid, size, mtime, chksum, typeflag_byte, linkname, magic, _version,
+     _uname, _gname, devmajor, devminor, prefix) = _HEADER.unpack(block)
+    if not _checksum_matches(block, chksum):
         raise CorruptArchive("invalid tar header: checksum mismatch")
-    name = _cstring(block[0:100])
-    if block[257:263] == _POSIX_MAGIC:
-        prefix = _cstring(block[345:500])
-        if prefix:
-            name = prefix + b"/" + name
-    typeflag = chr(block[156])
+    name = _cstring(name)
+    if magic == _POSIX_MAGIC and prefix[0]:
+        name = _cstring(prefix) + b"/" + name
+    typeflag = typeflag_byte.decode("latin-1")
     if typeflag in (_OLD_REGULAR, _CONTIGUOUS):
         typeflag = DIRECTORY if name.endswith(b"/") and typeflag == _OLD_REGULAR else REGULAR
+    special = typeflag in (CHARDEV, BLOCKDEV)
     return RawHeader(
         name=name,
         type=typeflag,
-        mode=parse_number(block[100:108]),
-        uid=parse_number(block[108:116]),
-        gid=parse_number(block[116:124]),
-        size=parse_number(block[124:136]),
-        mtime=parse_number(block[136:148]),
-        linkname=_cstring(block[157:257]),
-        devmajor=parse_number(block[329:337]),
-        devminor=parse_number(block[337:345]),
+        mode=parse_number(mode),
+        uid=parse_number(uid),
+        gid=parse_number(gid),
+        size=parse_number(size),
+        mtime=parse_number(mtime),
+        linkname=_cstring(linkname),
+        devmajor=parse_number(devmajor) if special else 0,
+        devminor=parse_number(devminor) if special else 0,
     )
 
 
@@ -200,6 +209,13 @@ def _xattrs_from_pax(records: dict[str, bytes]) -> dict[str, bytes]:
 def make_entry(raw: RawHeader, pax: dict[str, bytes], longname: bytes | None,
                longlink: bytes | None) -> TarEntry:
     """Merge a header with the PAX records and GNU long names that preceded it."""
+    if not pax and longname is None and longlink is None:  # most entries: header only
+        return TarEntry(
+            name=raw.name.decode("utf-8", "surrogateescape"), type=raw.type,
+            mode=raw.mode & 0o7777, uid=raw.uid, gid=raw.gid, size=raw.size,
+            mtime_ns=raw.mtime * _NS, linkname=raw.linkname.decode("utf-8", "surrogateescape"),
+            devmajor=raw.devmajor, devminor=raw.devminor, xattrs={},
+        )
     name = pax.get("path") or longname or raw.name
     linkname = pax.get("linkpath") or longlink or raw.linkname
     if any(key.startswith("GNU.sparse.") for key in pax):
@@ -245,23 +261,14 @@ def pax_record(key: str, value: bytes) -> bytes:
 
 def _header_block(name: bytes, typeflag: str, mode: int, uid: int, gid: int, size: int,
                   mtime: int, linkname: bytes, devmajor: int, devminor: int) -> bytes:
-    block = bytearray(BLOCK)
-    block[0 : min(len(name), 100)] = name[:100]
-    block[100:108] = _octal(mode, 8)
-    block[108:116] = _octal(uid, 8)
-    block[116:124] = _octal(gid, 8)
-    block[124:136] = _octal(size, 12)
-    block[136:148] = _octal(mtime, 12)
-    block[148:156] = b" " * 8
-    block[156] = ord(typeflag)
-    block[157 : 157 + min(len(linkname), 100)] = linkname[:100]
-    block[257:263] = _POSIX_MAGIC
-    block[263:265] = b"00"
-    if typeflag in (CHARDEV, BLOCKDEV):
-        block[329:337] = _octal(devmajor, 8)
-        block[337:345] = _octal(devminor, 8)
-    block[148:156] = b"%06o\0 " % sum(block)
-    return bytes(block)
+    special = typeflag in (CHARDEV, BLOCKDEV)
+    fields = [name[:100], _octal(mode, 8), _octal(uid, 8), _octal(gid, 8), _octal(size, 12),
+              _octal(mtime, 12), b"        ", typeflag.encode("latin-1"), linkname[:100],
+              _POSIX_MAGIC, b"00", b"", b"", _octal(devmajor, 8) if special else b"",
+              _octal(devminor, 8) if special else b"", b""]
+    block = _HEADER.pack(*fields)
+    fields[6] = b"%06o\0 " % sum(block)
+    return _HEADER.pack(*fields)
 
 
 def _needs_pax_text(value: bytes, limit: int) -> bool:

@@ -36,6 +36,7 @@ def join(rel: str, name: str) -> str:
 
 def iter_tree(root: str) -> Iterator[tuple[str, str, os.stat_result]]:
     """(relative name, absolute path, lstat) for everything below ``root``."""
+    prefix = root if root.endswith("/") else root + "/"
     stack: list[tuple[str, Iterator[str]]] = [("", iter(sorted_names(root)))]
     while stack:
         rel_dir, names = stack[-1]
@@ -43,8 +44,8 @@ def iter_tree(root: str) -> Iterator[tuple[str, str, os.stat_result]]:
         if name is None:
             stack.pop()
             continue
-        rel = join(rel_dir, name)
-        path = os.path.join(root, rel)
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        path = prefix + rel
         st = os.lstat(path)
         yield rel, path, st
         if stat.S_ISDIR(st.st_mode):
