@@ -289,14 +289,12 @@ class State:
         if isinstance(chain.node, NilNode):
             raise self.error(f"indirection through explicit nil in {chain}")
         receiver = self.eval_arg(dot, chain.node)
-        self.node = chain
         return self.eval_field_chain(dot, receiver, chain, chain.fields, args, final)
 
     def eval_field_chain(self, dot: object, receiver: object, node: Node, idents: list[str],
                          args: list[Node], final: object) -> object:
         last = len(idents) - 1
         for i, name in enumerate(idents):
-            self.node = node
             if i < last:
                 receiver = self.eval_field(dot, name, node, None, NO_FINAL, receiver)
             else:
@@ -356,19 +354,16 @@ class State:
         value: object = None
         for operand in operands:
             value = self.eval_arg(dot, operand)
-            if value is MISSING:
-                value = None
             if truth(value) == (name == "or"):
                 return value
         if final is not NO_FINAL:
-            value = None if final is MISSING else final
+            value = final
         return value
 
     def eval_call(self, dot: object, func: Func, node: Node, name: str, args: list[Node],
                   final: object) -> object:
         operands = args[1:]
         count = len(operands) + (final is not NO_FINAL)
-        self.node = node
         if func.min_args is not None:
             if func.max_args is None and count < func.min_args:
                 raise self.error(
@@ -382,14 +377,13 @@ class State:
             value = self.eval_arg(dot, operand)
             values.append(self.check_type(func, i, value, operand))
         if final is not NO_FINAL:
-            self.node = node
             values.append(self.check_type(func, len(values), final, None))
-        self.node = node
         try:
             return func.fn(*values)
         except (TemplateError, _Break, _Continue):
             raise
         except Exception as e:
+            self.node = node
             raise self.error(f"error calling {name}: {_message(e)}")
 
     def check_type(self, func: Func, index: int, value: object, operand: Node | None) -> object:

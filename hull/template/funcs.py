@@ -83,9 +83,13 @@ def _index(item: object, *indexes: object) -> object:
             sequence = item.encode() if isinstance(item, str) else item
             position = _index_arg(index, len(sequence))
             if position >= len(sequence):
-                raise FuncError(f"index out of range: {position}")
+                kind = "string" if isinstance(item, str) else "slice"
+                raise FuncError(f"reflect: {kind} index out of range")
             item = sequence[position]
         elif isinstance(item, dict):
+            if isinstance(index, bool | int | float) and item and all(
+                    isinstance(k, str) for k in item):
+                raise FuncError(f"value has type {go_type(index)}; should be string")
             item = item.get(index, MISSING)
         elif hasattr(item, "keys") and hasattr(item, "__getitem__"):
             try:
@@ -149,7 +153,7 @@ def _eq(first: object, *others: object) -> bool:
                 raise FuncError("incompatible types for comparison")
             continue
         if k1 == _OTHER and (isinstance(first, list | dict) or isinstance(other, list | dict)):
-            raise FuncError(f"non-comparable type {go_type(other)}")
+            raise FuncError(f"non-comparable type {format_value(other)}: {go_type(other)}")
         if k1 == _NIL or first == other:
             return True
     return False
@@ -296,11 +300,17 @@ def _truncate(text: str, length: int) -> str:
 
 
 def _lower(text: str) -> str:
-    return text.lower()
+    """strings.ToLower: rune by rune, so no character turns into two."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def _upper(text: str) -> str:
-    return text.upper()
+    """strings.ToUpper: rune by rune, so "ß" stays "ß" rather than becoming "SS"."""
+    if text.isascii():
+        return text.upper()
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
 
 
 BUILTINS: dict[str, Func] = {

@@ -39,8 +39,13 @@ def go_type(value: object) -> str:
     if isinstance(value, str):
         return "string"
     if isinstance(value, list | tuple):
+        # Docker's data is typed: a list of strings is most likely a []string
+        if value and all(isinstance(v, str) for v in value):
+            return "[]string"
         return "[]interface {}"
     if isinstance(value, dict):
+        if value and all(isinstance(v, str) for v in value.values()):
+            return "map[string]string"
         return "map[string]interface {}"
     if isinstance(value, bytes | bytearray):
         return "[]uint8"
@@ -302,7 +307,7 @@ def _format_float(value: float, spec: _Spec) -> str:
 
 def _format_str(value: str, spec: _Spec) -> str:
     verb = spec.verb
-    if spec.precision is not None and verb in "sv":
+    if spec.precision is not None and verb in "svq":
         value = value[:spec.precision]
     if verb in "sv":
         return _pad(value, spec)
@@ -359,10 +364,22 @@ def _parse_number(fmt: str, i: int) -> tuple[int | None, int]:
     return (int(fmt[start:i]) if i > start else None), i
 
 
+def _arg_number(fmt: str, i: int, count: int) -> tuple[int | None, int, bool]:
+    """An explicit ``[n]`` argument index at ``i``: (0-based index or None, new i, ok)."""
+    if i >= len(fmt) or fmt[i] != "[":
+        return None, i, True
+    close = fmt.find("]", i)
+    if close < 0 or not fmt[i + 1:close].isdigit():
+        return None, (close + 1 if close > 0 else len(fmt)), False
+    number = int(fmt[i + 1:close])
+    return number - 1, close + 1, 1 <= number <= count
+
+
 def sprintf(fmt: str, args: list) -> str:
     """Go's ``fmt.Sprintf`` over Python values, including its in-band error notes."""
     out: list[str] = []
     arg_index = 0
+    reordered = False
     i = 0
     n = len(fmt)
     while i < n:
@@ -381,6 +398,12 @@ def sprintf(fmt: str, args: list) -> str:
             spec.space |= ch == " "
             spec.zero |= ch == "0"
             i += 1
+        good_index = True
+        explicit, i, ok = _arg_number(fmt, i, len(args))
+        if explicit is not None or not ok:
+            reordered = True
+            good_index &= ok
+            arg_index = explicit if explicit is not None else arg_index
         if i < n and fmt[i] == "*":
             i += 1
             if arg_index < len(args) and isinstance(args[arg_index], int):
@@ -404,6 +427,11 @@ def sprintf(fmt: str, args: list) -> str:
             else:
                 precision, i = _parse_number(fmt, i)
                 spec.precision = precision or 0
+        explicit, i, ok = _arg_number(fmt, i, len(args))
+        if explicit is not None or not ok:
+            reordered = True
+            good_index &= ok
+            arg_index = explicit if explicit is not None else arg_index
         if spec.minus:
             spec.zero = False
         if i >= n:
@@ -414,12 +442,15 @@ def sprintf(fmt: str, args: list) -> str:
         if spec.verb == "%":
             out.append("%")
             continue
+        if not good_index:
+            out.append(f"%!{spec.verb}(BADINDEX)")
+            continue
         if arg_index >= len(args):
             out.append(f"%!{spec.verb}(MISSING)")
             continue
         out.append(format_one(args[arg_index], spec))
         arg_index += 1
-    if arg_index < len(args):
+    if not reordered and arg_index < len(args):
         extra = ", ".join(
             "<nil>" if a is None or a is MISSING else f"{go_type(a)}={format_value(a)}"
             for a in args[arg_index:])

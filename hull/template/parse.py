@@ -284,31 +284,29 @@ class _Parser:
                 raise self.unexpected(token, context)
 
     def declarations(self, pipe: PipeNode, context: str) -> None:
-        start = self.index
-        token = self.next_non_space()
-        if token.kind != lex.VARIABLE:
-            self.index = start
-            return
-        following = self.next_non_space()
-        if following.kind in (lex.ASSIGN, lex.DECLARE):
-            pipe.is_assign = following.kind == lex.ASSIGN
-            pipe.decl.append(VariableNode(token.pos, [token.value]))
-            self.vars.append(token.value)
-            return
-        if following.kind == lex.CHAR and following.value == ",":
+        """``$x :=``, ``$x =`` and, in range, ``$i, $e :=`` (Go's "decls" loop)."""
+        while True:
+            start = self.index
+            token = self.next_non_space()
+            if token.kind != lex.VARIABLE:
+                self.index = start
+                return
+            following = self.next_non_space()
+            if following.kind in (lex.ASSIGN, lex.DECLARE):
+                pipe.is_assign = following.kind == lex.ASSIGN
+                pipe.decl.append(VariableNode(token.pos, [token.value]))
+                self.vars.append(token.value)
+                return
+            if not (following.kind == lex.CHAR and following.value == ","):
+                self.index = start
+                return
             pipe.decl.append(VariableNode(token.pos, [token.value]))
             self.vars.append(token.value)
             if context == "range" and len(pipe.decl) < 2:
-                second = self.next_non_space()
-                op = self.next_non_space()
-                if second.kind == lex.VARIABLE and op.kind in (lex.ASSIGN, lex.DECLARE):
-                    pipe.is_assign = op.kind == lex.ASSIGN
-                    pipe.decl.append(VariableNode(second.pos, [second.value]))
-                    self.vars.append(second.value)
-                    return
-                raise self.error("range can only initialize variables", second)
+                if self.peek_non_space().kind in (lex.VARIABLE, lex.RIGHT, lex.RIGHT_PAREN):
+                    continue
+                raise self.error("range can only initialize variables", following)
             raise self.error(f"too many declarations in {context}", following)
-        self.index = start
 
     def check_pipeline(self, pipe: PipeNode, context: str, token: Token) -> None:
         if not pipe.cmds:

@@ -148,7 +148,7 @@ INSPECT = {
         ("{{slice .Config.Env 0 1}}", "[PATH=/bin]"),
         ("{{not 0}} {{not 1}} {{not \"\"}} {{not .Config.Cmd}}", "true false true false"),
         ("{{and 1 0 2}} {{and 1 2 3}} {{or 0 \"\" \"z\"}} {{or 0 \"\"}}", "0 3 z "),
-        ("{{and .Missing 1}}", "<nil>"),
+        ("{{and .Missing 1}}", "<no value>"),
         ("{{eq 1 1}} {{eq 1 2}} {{eq \"a\" \"a\"}} {{eq 1 2 3 1}} {{ne 1 2}}",
          "true false true true true"),
         ("{{eq .Missing nil}} {{eq .Config.Volumes nil}} {{eq .Size nil}}", "true true false"),
