@@ -82,6 +82,38 @@ def _own_cgroups() -> dict[str, str]:
     return own
 
 
+def warm_up_migration() -> None:
+    """Start paying, in the background, the kernel's one-off cost of moving a task between
+    cgroups.
+
+    The first migration after a quiet period waits for an RCU grace period (10-20 ms on a
+    small VM); later ones within a short window are nearly free.  A no-op self-migration of a
+    helper thread starts that wait now, so it overlaps with preparing the container instead
+    of delaying it.  Best effort: any failure just means no head start.
+    """
+    import _thread
+
+    def migrate_self() -> None:
+        try:
+            own = _own_cgroups()
+            if is_unified():
+                target = os.path.join(CGROUP_ROOT, own.get("", "/").lstrip("/"), "cgroup.procs")
+                value = os.getpid()
+            else:
+                controller, mountpoint = next(iter(v1_mounts().items()))
+                target = os.path.join(mountpoint, own.get(controller, "/").lstrip("/"), "tasks")
+                value = _thread.get_native_id()
+            fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, str(value).encode())
+            finally:
+                os.close(fd)
+        except (OSError, StopIteration, ValueError):
+            pass
+
+    _thread.start_new_thread(migrate_self, ())
+
+
 def _resolve(cgroups_path: str, own: str) -> str:
     """Absolute cgroupsPath as is; relative ones hang below the caller's cgroup (runc's rule)."""
     if cgroups_path.startswith("/"):
