@@ -147,7 +147,8 @@ class LayerApplier:
             raise CorruptArchive(f"cannot apply layer entry {entry.name!r}: "
                                  f"{error.strerror}") from None
         except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE):
+            if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
+                               errno.EPERM, errno.EACCES):
                 raise EngineError(f"cannot apply layer entry {entry.name!r}: "
                                   f"{error.strerror}") from None
             raise CorruptArchive(f"cannot apply layer entry {entry.name!r}: "

@@ -90,7 +90,13 @@ class TarWriter:
             self._buf = bytearray()
 
     def add_path(self, name: str, path: str, st: os.stat_result) -> None:
-        """Archive the file at ``path`` (lstat ``st``) under the relative ``name``."""
+        """Archive the file at ``path`` (lstat ``st``) under the relative ``name``.
+
+        Sockets are skipped, as Docker does: they cannot be recreated from a tar, and
+        one left behind in a container's /tmp must not make a commit fail.
+        """
+        if stat.S_ISSOCK(st.st_mode):
+            return
         linkname = os.readlink(path) if stat.S_ISLNK(st.st_mode) else ""
         entry = entry_for(name, st, read_xattrs(path), linkname)
         if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
