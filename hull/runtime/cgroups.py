@@ -121,6 +121,17 @@ def _resolve(cgroups_path: str, own: str) -> str:
     return os.path.join(own or "/", cgroups_path)
 
 
+def _makedirs(path: str) -> None:
+    """makedirs that survives a concurrent rmdir of an empty shared parent (e.g. /hull)."""
+    for attempt in range(5):
+        try:
+            os.makedirs(path, exist_ok=True)
+            return
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
+
+
 def _wait_rmdir(path: str, deadline: float) -> None:
     while True:
         try:
@@ -212,7 +223,7 @@ class CgroupV1(Cgroup):
 
     def create(self) -> None:
         for d in self.dirs():
-            os.makedirs(d, exist_ok=True)
+            _makedirs(d)
         cpuset = self.dir("cpuset")
         if cpuset:
             self._fill_cpuset(cpuset)
@@ -385,7 +396,7 @@ class CgroupV2(Cgroup):
             except (OSError, EngineError):
                 pass  # a controller we cannot delegate just stays off
             d = os.path.join(d, part)
-            os.makedirs(d, exist_ok=True)
+            _makedirs(d)
 
     def _set(self, name: str, value: str | int) -> None:
         _write(os.path.join(self.dir, name), value)
