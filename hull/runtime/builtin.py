@@ -522,6 +522,7 @@ def _common_setup(proc: dict, stdio: Stdio, slave: int | None) -> None:
 
 def _exec_now(finalizer: process.Finalizer, path: str, args: list[str], env: list[str],
               keep_fd: int) -> None:
+    process.reset_signals()  # before seccomp, which could forbid it
     finalizer.apply()
     process.close_extra_fds({keep_fd})
     process.execve(path, args, env)

@@ -7,6 +7,7 @@ command raise :class:`ExecFailure`, which carries Docker's exit codes (127 not f
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import stat
@@ -128,6 +129,25 @@ class Finalizer:
             syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
             if self.seccomp is not None:
                 self.seccomp.load()
+
+
+_SIG_SETMASK = 2
+_NSIG = 65
+
+
+def reset_signals() -> None:
+    """Give the command default signal handling, as a fresh process would have.
+
+    Ignored signals survive execve, and Python ignores SIGPIPE and SIGXFSZ; a caller may also
+    block signals it reads through signalfd.  Neither must reach the container.
+    """
+    lib = syscalls.libc()
+    empty = ctypes.create_string_buffer(128)
+    lib.sigprocmask(_SIG_SETMASK, empty, None)
+    for signum in range(1, _NSIG):
+        if signum in (9, 19):  # SIGKILL, SIGSTOP cannot be changed
+            continue
+        lib.signal(signum, ctypes.c_void_p(0))  # SIG_DFL; fails harmlessly on RT internals
 
 
 def execve(path: str, args: list[str], env: list[str]) -> None:

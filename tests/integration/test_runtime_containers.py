@@ -666,3 +666,9 @@ def test_exec_with_a_terminal(harness: Harness, tmp_path: Path) -> None:
     harness.wait(pid)
     harness.read_all(out)
     harness.read_all(err)
+
+
+def test_signals_start_with_default_dispositions(harness: Harness) -> None:
+    """Nothing the caller ignores or blocks (Python ignores SIGPIPE) leaks into the container."""
+    r = harness.run(["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"])
+    assert r.out.split() == ["SigBlk:", "0000000000000000", "SigIgn:", "0000000000000000"]
