@@ -37,12 +37,31 @@ _PATH = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
-_REFERENCE_RE = re.compile(rf"((?:{_DOMAIN}/)?{_PATH})(?::({_TAG}))?(?:@({_DIGEST}))?")
-_NAME_RE = re.compile(rf"(?:({_DOMAIN})/)?({_PATH})")
-_TAG_RE = re.compile(_TAG)
-_LONG_TAG_RE = re.compile(rf"((?:{_DOMAIN}/)?{_PATH}):([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@.*)?")
 _IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}")
 _PARTIAL_ID_RE = re.compile(r"[a-f0-9]{1,64}")
+_TAG_RE = re.compile(_TAG)
+
+
+class _Patterns:
+    """The grammar's big patterns, compiled on first use: compiling them costs about
+    2 ms, which commands that never parse a reference should not pay at start-up."""
+
+    compiled = False
+
+    @classmethod
+    def load(cls) -> type[_Patterns]:
+        if not cls.compiled:
+            cls.reference = re.compile(
+                rf"((?:{_DOMAIN}/)?{_PATH})(?::({_TAG}))?(?:@({_DIGEST}))?")
+            cls.name = re.compile(rf"(?:({_DOMAIN})/)?({_PATH})")
+            cls.long_tag = re.compile(
+                rf"((?:{_DOMAIN}/)?{_PATH}):([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@.*)?")
+            cls.compiled = True
+        return cls
+
+    reference: re.Pattern[str]
+    name: re.Pattern[str]
+    long_tag: re.Pattern[str]
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 _INVALID_FORMAT = "invalid reference format"
@@ -144,7 +163,8 @@ def parse(text: str, default_tag: bool = True) -> Reference:
     if remote_name.lower() != remote_name:
         raise InvalidReference(_UPPERCASE)
     full = f"{domain}/{remainder}"
-    match = _REFERENCE_RE.fullmatch(full)
+    patterns = _Patterns.load()
+    match = patterns.reference.fullmatch(full)
     if match is None:
         raise InvalidReference(_explain_mismatch(text, full))
     name, tag, digest = match.group(1), match.group(2) or "", match.group(3) or ""
@@ -153,7 +173,7 @@ def parse(text: str, default_tag: bool = True) -> Reference:
             f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
     if digest:
         _validate_digest(digest)
-    name_match = _NAME_RE.fullmatch(name)
+    name_match = patterns.name.fullmatch(name)
     assert name_match is not None  # the reference pattern already matched this name
     ref = Reference(name_match.group(1) or "", name_match.group(2), tag, digest)
     if default_tag and not tag and not digest:
@@ -203,10 +223,11 @@ def _explain_mismatch(text: str, full: str) -> str:
     """Docker says only 'invalid reference format'; add the reason where it is obvious."""
     if not text:
         return f"{_INVALID_FORMAT}: repository name must have at least one component"
-    long_tag = _LONG_TAG_RE.fullmatch(full)
+    patterns = _Patterns.load()
+    long_tag = patterns.long_tag.fullmatch(full)
     if long_tag and len(long_tag.group(2)) > TAG_LENGTH_MAX:
         return f"{_INVALID_FORMAT}: tag must not be more than {TAG_LENGTH_MAX} characters"
-    if _REFERENCE_RE.fullmatch(full.lower()):
+    if patterns.reference.fullmatch(full.lower()):
         return _UPPERCASE
     return _INVALID_FORMAT
 

@@ -43,12 +43,6 @@ class Template:
         execute(self.tree, self.funcs, data, out)
         return "".join(out)
 
-    def with_funcs(self, funcs: dict[str, Callable[..., object]]) -> Template:
-        """The same text parsed with some functions replaced (e.g. for table headers)."""
-        merged = {name: f for name, f in self.funcs.items()}
-        merged.update(funcs)  # type: ignore[arg-type]
-        return Template(self.text, merged, self.name)
-
 
 def parse_cached(text: str, funcs: dict[str, Callable[..., object]] | None = None) -> Template:
     """A parsed Template for ``text``, reusing earlier parses of the same text."""

@@ -348,7 +348,7 @@ class _Parser:
             if isinstance(node, VariableNode):
                 return VariableNode(chain.pos, node.idents + chain.fields)
             if isinstance(node, BoolNode | StringNode | NumberNode | NilNode | DotNode):
-                raise self.error(f"unexpected . after term {str(node)!r}".replace("'", '"'))
+                raise self.error(f"unexpected . after term {lex.quote_go(str(node))}")
             return chain
         return node
 

@@ -247,3 +247,79 @@ def test_multiline_template_and_newlines_in_actions() -> None:
 
 def test_whitespace_only_rows_are_kept() -> None:
     assert render("  {{.A}}  ", {"A": 1}) == "  1  "
+
+
+# What Go's text/template reports for these (checked against the docker CLI).
+GO_ERRORS = [
+    ("{{.Name", "template: :1: unclosed action"),
+    ("{{end}}", "template: :1: unexpected {{end}}"),
+    ("{{if 1}}", "template: :1: unexpected EOF"),
+    ("{{else}}", "template: :1: unexpected {{else}}"),
+    ("{{foo}}", "template: :1: function \"foo\" not defined"),
+    ("{{$x}}", "template: :1: undefined variable \"$x\""),
+    ("{{break}}", "template: :1: {{break}} outside {{range}}"),
+    ("{{\"unterminated}}", "template: :1: unterminated quoted string"),
+    ("{{1 2}}", "template: :1:2: executing \"\" at <1>: can't give argument to non-function 1"),
+    ("{{.Name | 1}}", "template: :1: non executable command in pipeline stage 2"),
+    ("{{}}", "template: :1: missing value for command"),
+    ("{{range}}{{end}}", "template: :1: missing value for range"),
+    ("{{(1}}", "template: :1: unclosed left paren"),
+    ("{{1)}}", "template: :1: unexpected right paren"),
+    ("{{.Name.}}", "template: :1: unexpected <.> in operand"),
+    ("{{3x}}", "template: :1: bad number syntax: \"3x\""),
+    ("{{#}}", "template: :1: unexpected \"#\" in command"),
+    ("{{/* unclosed", "template: :1: unclosed comment"),
+    ("{{/*c*/ }}", "template: :1: comment ends before closing delimiter"),
+    ("{{template \"nope\"}}",
+     "template: :1:11: executing \"\" at <{{template \"nope\"}}>: template \"nope\" not defined"),
+    ("{{eq 1 1.0}}", "template: :1:2: executing \"\" at <eq 1 1.0>: "
+                     "error calling eq: incompatible types for comparison"),
+    ("{{lt true false}}", "template: :1:2: executing \"\" at <lt true false>: "
+                          "error calling lt: invalid type for comparison"),
+    ("{{len 3}}", "template: :1:2: executing \"\" at <len 3>: error calling len: len of type int"),
+    ("{{index \"abc\" 5}}", "template: :1:2: executing \"\" at <index \"abc\" 5>: "
+                            "error calling index: index out of range: 5"),
+    ("{{lower 5}}", "template: :1:8: executing \"\" at <5>: expected string; found 5"),
+    ("{{lower}}", "template: :1:2: executing \"\" at <lower>: "
+                  "wrong number of args for lower: want 1 got 0"),
+    ("{{and}}", "template: :1:2: executing \"\" at <and>: "
+                "wrong number of args for and: want at least 1 got 0"),
+    ("{{nil}}", "template: :1:2: executing \"\" at <nil>: nil is not a command"),
+    ("{{1 | printf}}", "template: :1:6: executing \"\" at <printf>: "
+                       "wrong type for value; expected string; got int"),
+    ("{{range \"abc\"}}{{end}}",
+     "template: :1:8: executing \"\" at <\"abc\">: range can't iterate over abc"),
+    ("{{range $i, $e := 3}}{{end}}", "template: :1:18: executing \"\" at <3>: "
+                                     "can't use 3 to iterate over more than one variable"),
+    ("{{printf 5}}", "template: :1:9: executing \"\" at <5>: expected string; found 5"),
+    ("{{range $i, $e, $f := .}}{{end}}", "template: :1: too many declarations in range"),
+    ("{{\"a\" \"b\"}}",
+     "template: :1:2: executing \"\" at <\"a\">: can't give argument to non-function \"a\""),
+    ("{{nil.Foo}}", "template: :1: unexpected . after term \"nil\""),
+    ("{{-}}", "template: :1: illegal number syntax: \"-\""),
+    ("{{slice \"abc\" 2 1}}", "template: :1:2: executing \"\" at <slice \"abc\" 2 1>: "
+                              "error calling slice: invalid slice index: 2 > 1"),
+    ("{{index 1 1}}", "template: :1:2: executing \"\" at <index 1 1>: "
+                      "error calling index: can't index item of type int"),
+    ("ab\ncd {{\"x\".Foo}}", "template: :2: unexpected . after term \"\\\"x\\\"\""),
+    ("{{.A.B.C}}", "template: :1:4: executing \"\" at <.A.B.C>: "
+                   "nil pointer evaluating interface {}.B"),
+    ("{{.A 1}}", "template: :1:2: executing \"\" at <.A>: A is not a method but has arguments"),
+    ("ab\ncd {{.Name.Version.Foo}}", "template: :2:10: executing \"\" at <.Name.Version.Foo>: "
+                                     "can't evaluate field Version in type string"),
+]
+
+
+@pytest.mark.parametrize(("template", "message"), GO_ERRORS)
+def test_errors_are_gos_one_line_messages(template: str, message: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        render(template, {"Name": "default", "A": None})
+    assert str(info.value) == message
+    assert isinstance(info.value, ValueError)
+
+
+def test_missing_field_on_an_object_is_an_error() -> None:
+    with pytest.raises(TemplateError) as info:
+        render("{{.Nope}}", CTR)
+    assert str(info.value) == ('template: :1:2: executing "" at <.Nope>: '
+                               "can't evaluate field Nope in type Container")
