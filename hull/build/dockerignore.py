@@ -13,7 +13,15 @@ CLI's build-file rule, and BuildKit's context walker in ``tonistiigi/fsutil``):
   into an excluded directory only when an exception could re-include something
   inside it, and then also sends the directories leading to re-included files;
 * ``<Dockerfile>.dockerignore`` next to the Dockerfile replaces ``.dockerignore``;
-* the Dockerfile and ``.dockerignore`` are always sent, as the Docker CLI does.
+* the Dockerfile and ``.dockerignore`` obey the patterns too: Docker transfers them
+  to read them (:func:`keep_build_files` gives the patterns for such a transfer) but
+  a ``COPY . .`` does not see them when they are ignored, with either builder.
+
+One deliberate choice: an exception with wildcards (``src`` then ``!src/**/*.md``)
+re-includes matching files at any depth, as current BuildKit does.  Docker 20.10's
+builders only entered excluded directories named by an exception's literal prefix,
+so they dropped ``src/a/b/keep.md`` in that example; plain exceptions behave the same
+in all of them.
 """
 
 from __future__ import annotations
@@ -321,11 +329,10 @@ class DockerIgnore:
     def load(cls, context_dir: str, dockerfile: str | None = None) -> DockerIgnore:
         """Rules for ``context_dir`` building ``dockerfile`` (a path in or outside it)."""
         ignore_file = find_ignore_file(context_dir, dockerfile)
-        patterns: list[str] = []
-        if ignore_file is not None:
-            with open(ignore_file, "rb") as f:
-                patterns = read_patterns(f.read())
-        return cls(keep_build_files(patterns, context_dir, dockerfile))
+        if ignore_file is None:
+            return cls()
+        with open(ignore_file, "rb") as f:
+            return cls(read_patterns(f.read()))
 
     def is_excluded(self, path: str) -> bool:
         """Whether the context path ``path`` (relative, slash-separated) is left out."""
@@ -374,7 +381,12 @@ class DockerIgnore:
 
 
 def keep_build_files(patterns: list[str], context_dir: str, dockerfile: str | None) -> list[str]:
-    """Add exceptions so ``.dockerignore`` and the Dockerfile are always sent."""
+    """Patterns for *transferring* a context: ``.dockerignore`` and the Dockerfile stay in.
+
+    The Docker CLI adds these exceptions before it tars a context for the daemon, which
+    must read both files; the daemon then hides them from COPY again if they were
+    ignored.  Use this only when handing a context to another builder.
+    """
     patterns = list(patterns)
     if PatternMatcher(patterns).matches(DEFAULT_IGNORE_FILE):
         patterns.append("!" + DEFAULT_IGNORE_FILE)

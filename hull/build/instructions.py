@@ -226,14 +226,21 @@ class MaintainerInstruction(Instruction):
 
 @dataclass
 class ArgInstruction(Instruction):
-    """``ARG``; defaults are expanded by :class:`hull.build.stages.StageArgs` when declared.
+    """``ARG``; effective values come from :class:`hull.build.stages.StageArgs`.
 
-    Docker expands an ARG default only when no ``--build-arg`` replaces it, so there
-    is no :meth:`expand` here.
+    :meth:`expand` substitutes variables in the defaults, which is what ``docker
+    history`` shows (``ARG B=one-two``) even when a ``--build-arg`` overrides the
+    value; the value a RUN sees is the one ``StageArgs.declare`` returns.
     """
 
     KEYWORD = "ARG"
     EXPANDS = True
+
+    def expand(self, expander: Expander) -> ArgInstruction:
+        args = [ArgDefinition(expander.word(a.key),
+                              None if a.value is None else expander.word(a.value))
+                for a in self.args]
+        return dataclasses.replace(self, args=args)
 
     args: list[ArgDefinition] = field(default_factory=list)
 
@@ -353,7 +360,8 @@ class ShellInstruction(Instruction):
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
         text = f"SHELL {go_value_list(self.shell)}"
-        return _nop(context or HistoryContext(), text) if style == "classic" else text
+        # The classic builder switches shells before writing this step's history.
+        return _nop(HistoryContext(shell=tuple(self.shell)), text) if style == "classic" else text
 
 
 @dataclass

@@ -11,6 +11,7 @@ from hull.build.dockerignore import (
     IgnorePatternError,
     PatternMatcher,
     find_ignore_file,
+    keep_build_files,
     read_patterns,
 )
 
@@ -184,13 +185,37 @@ def test_dockerfile_specific_ignore_file_takes_precedence(tmp_path: Path) -> Non
     assert ignore.is_excluded("a") and not ignore.is_excluded("b")
 
 
-def test_dockerfile_and_dockerignore_are_always_sent(tmp_path: Path) -> None:
+def test_ignored_build_files_are_not_visible_to_copy(tmp_path: Path) -> None:
+    """Checked against Docker 20.10 (both builders): ignored build files are not copied."""
+    _tree(tmp_path, ["Dockerfile", "src/main.c"])
+    (tmp_path / ".dockerignore").write_text("Dockerfile\n.dockerignore\n")
+    assert _sent(DockerIgnore.load(str(tmp_path), "Dockerfile"), tmp_path) == [
+        "src/", "src/main.c"]
+
+
+def test_transfer_patterns_keep_dockerfile_and_dockerignore(tmp_path: Path) -> None:
     _tree(tmp_path, ["Dockerfile", "src/main.c", "sub/Dockerfile.prod"])
+    patterns = keep_build_files(["*"], str(tmp_path), "Dockerfile")
+    assert patterns == ["*", "!.dockerignore", "!Dockerfile"]
     (tmp_path / ".dockerignore").write_text("*\n")
-    ignore = DockerIgnore.load(str(tmp_path), "Dockerfile")
-    assert _sent(ignore, tmp_path) == [".dockerignore", "Dockerfile"]
-    ignore = DockerIgnore.load(str(tmp_path), "sub/Dockerfile.prod")
-    assert _sent(ignore, tmp_path) == [".dockerignore", "sub/", "sub/Dockerfile.prod"]
+    assert _sent(DockerIgnore(patterns), tmp_path) == [".dockerignore", "Dockerfile"]
+    patterns = keep_build_files(["*"], str(tmp_path), str(tmp_path / "sub/Dockerfile.prod"))
+    assert _sent(DockerIgnore(patterns), tmp_path) == [
+        ".dockerignore", "sub/", "sub/Dockerfile.prod"]
+    assert keep_build_files(["src"], str(tmp_path), "/elsewhere/Dockerfile") == ["src"]
+
+
+def test_matches_docker_on_a_real_context(tmp_path: Path) -> None:
+    """What Docker 20.10 copied with ``COPY . /ctx`` for this tree and .dockerignore."""
+    _tree(tmp_path, ["node_modules/keep/x.js", "node_modules/drop/y.js", "docs/README.md",
+                     "docs/guide.md", "logs/a.log", "logs/important.log", "top.txt",
+                     "app.py", "empty/", "Dockerfile"])
+    (tmp_path / ".dockerignore").write_text(
+        "# comment\nnode_modules\n!node_modules/keep\ndocs/*.md\n!docs/README.md\n"
+        "*.log\n**/*.log\n!logs/important.log\n/top.txt\nDockerfile\n.dockerignore\n")
+    assert _sent(DockerIgnore.load(str(tmp_path), "Dockerfile"), tmp_path) == [
+        "app.py", "docs/", "docs/README.md", "empty/", "logs/", "logs/important.log",
+        "node_modules/", "node_modules/keep/", "node_modules/keep/x.js"]
 
 
 def test_no_ignore_file_sends_everything(tmp_path: Path) -> None:
