@@ -200,10 +200,13 @@ class LayerApplier:
                 continue
             try:
                 parent = self.dirs.get(path[:-1], create=False)
-                os.utime(path[-1], ns=(mtime_ns, mtime_ns), dir_fd=parent,
-                         follow_symlinks=False)
+                fd = os.open(path[-1], _DIR_FLAGS, dir_fd=parent)
             except OSError:
-                pass  # removed or replaced by a later entry: nothing to date
+                continue  # removed, or replaced by a file or symlink dated by its own entry
+            try:
+                os.utime(fd, ns=(mtime_ns, mtime_ns))
+            finally:
+                os.close(fd)
 
     # ------------------------------------------------------------------ helpers
 

@@ -27,6 +27,23 @@ def write_all(fd: int, data: memoryview | bytes) -> None:
         view = view[written:]
 
 
+#: Owners Linux can store: uid_t is 32 bits and (uid_t)-1 means "unchanged" to chown.
+MAX_ID = 2**32 - 2
+#: Timestamps utimensat can take: a 64-bit time_t of seconds.
+_TIME_LIMIT_NS = 2**63 * 1_000_000_000
+
+
+def check_linux_ranges(entry: TarEntry) -> None:
+    """Refuse owners and mtimes a Linux file cannot have, so that a hostile header is a
+    CorruptArchive naming the entry rather than an overflow deep in a syscall wrapper."""
+    for what, value in (("uid", entry.uid), ("gid", entry.gid)):
+        if not 0 <= value <= MAX_ID:
+            raise CorruptArchive(f"layer tar entry {entry.name!r} has an impossible {what} "
+                                 f"{value}")
+    if not -_TIME_LIMIT_NS <= entry.mtime_ns < _TIME_LIMIT_NS:
+        raise CorruptArchive(f"layer tar entry {entry.name!r} has an impossible mtime")
+
+
 class TarReader:
     """Iterate the members of a tar stream; read each member's data before the next one."""
 
@@ -130,6 +147,7 @@ class TarReader:
             self._current = entry.name
             if entry.size < 0:
                 raise CorruptArchive(f"layer tar entry {entry.name!r} has a negative size")
+            check_linux_ranges(entry)
             # Members other than regular files carry no data in practice; a stated size
             # is honoured by skipping that many bytes.
             self._remaining = entry.size

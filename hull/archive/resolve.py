@@ -155,11 +155,15 @@ class DirCache:
             if not create or not path:
                 raise
             parent = self.get(path[:-1], create=True)
+            created = False
             try:
                 os.mkdir(path[-1], 0o755, dir_fd=parent)
+                created = True
             except FileExistsError:
                 pass  # e.g. a dangling symlink: the open below reports what is wrong
             fd = self._open(self.root_fd, path)
+            if created:
+                os.fchmod(fd, 0o755)  # Docker's mode for implied parents, not umask's
         if len(self._fds) >= self._LIMIT:
             self.invalidate()
         self._fds[path] = fd
