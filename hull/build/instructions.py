@@ -597,7 +597,7 @@ def _at_least_one(node: Node) -> None:
         raise InstructionError(f"{node.instruction.upper()} requires at least one argument")
 
 
-def _command(node: Node, empty_as_none: bool = False) -> tuple[list[str], bool]:
+def _command(node: Node) -> tuple[list[str], bool]:
     if node.json:
         return list(node.args), False
     return ([" ".join(node.args)] if node.args else []), True

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from hull.build.shell_lex import ShellLex, ShellLexError, is_go_space
+from hull.build.shell_lex import ShellLex, ShellLexError, go_quote, is_go_space
 from hull.errors import InvalidArgument
 
 DEFAULT_ESCAPE = "\\"
@@ -516,15 +516,10 @@ def _name_value(node: Node, rest: str, escape: str) -> None:
         return
     for word in words:
         if "=" not in word:
-            raise _LineError(f"Syntax error - can't find = in {_go_quote(word)}. "
+            raise _LineError(f"Syntax error - can't find = in {go_quote(word)}. "
                              "Must be of the form: name=value")
         key, value = word.split("=", 1)
         node.args += [key, value, "="]
-
-
-def _go_quote(text: str) -> str:
-    from hull.build.shell_lex import go_quote
-    return go_quote(text)
 
 
 def _words(node: Node, rest: str, escape: str) -> None:

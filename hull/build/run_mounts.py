@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hull.build.shell_lex import go_quote
 from hull.build.suggest import with_suggestion
 from hull.errors import InvalidArgument
 
@@ -134,7 +135,7 @@ def _apply(mount: Mount, key: str, val: str, field_text: str) -> None:
     if key == "type":
         kind = val.lower()
         if kind not in MOUNT_TYPES:
-            raise MountError(with_suggestion(f"unsupported mount type {_quote(val)}", val,
+            raise MountError(with_suggestion(f"unsupported mount type {go_quote(val)}", val,
                                              MOUNT_TYPES))
         mount.type = kind
     elif key == "from":
@@ -163,7 +164,7 @@ def _apply(mount: Mount, key: str, val: str, field_text: str) -> None:
     elif key == "sharing":
         sharing = val.lower()
         if sharing not in SHARING_MODES:
-            raise MountError(with_suggestion(f"unsupported sharing value {_quote(val)}", val,
+            raise MountError(with_suggestion(f"unsupported sharing value {go_quote(val)}", val,
                                              SHARING_MODES))
         mount.sharing = sharing
     elif key == "mode":
@@ -197,8 +198,3 @@ def _check(mount: Mount, ro_auto: bool) -> None:
             raise MountError("both source and id can't be set")
     if mount.sharing and mount.type != "cache":
         raise MountError(f"invalid cache sharing set for {mount.type} mount")
-
-
-def _quote(text: str) -> str:
-    from hull.build.shell_lex import go_quote
-    return go_quote(text)
