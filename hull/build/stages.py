@@ -249,21 +249,42 @@ class BuildDefinition:
     def build_order(self, target: str | None = None) -> list[list[Stage]]:
         """Needed stages grouped in waves: each wave depends only on earlier waves."""
         needed = self.stages_needed(target)
-        level: dict[int, int] = {}
-        for stage in needed:  # dependencies always come first except forward references
-            self._level(stage.index, level)
+        level = _levels(self.stage_deps, [s.index for s in needed])
         waves: dict[int, list[Stage]] = {}
         for stage in needed:
             waves.setdefault(level[stage.index], []).append(stage)
         return [waves[i] for i in sorted(waves)]
 
-    def _level(self, index: int, level: dict[int, int]) -> int:
-        if index in level:
-            return level[index]
-        deps = self.stage_deps.get(index, set())
-        level[index] = 1 + max((self._level(d, level) for d in deps),
-                               default=-1)
-        return level[index]
+
+def _levels(deps: Mapping[int, set[int]], roots: list[int]) -> dict[int, int]:
+    """Longest dependency chain below each stage (iterative: chains can be long).
+
+    Raises :class:`StageError` on a cycle, naming the stage where it closes.
+    """
+    level: dict[int, int] = {}
+    visiting: set[int] = set()
+    for root in roots:
+        if root in level:
+            continue
+        stack: list[tuple[int, bool]] = [(root, False)]
+        while stack:
+            index, children_done = stack.pop()
+            if children_done:
+                visiting.discard(index)
+                level[index] = 1 + max((level[d] for d in deps.get(index, ())), default=-1)
+                continue
+            if index in level:
+                continue
+            if index in visiting:
+                raise StageError(f"circular dependency detected on stage: {index}")
+            visiting.add(index)
+            stack.append((index, True))
+            for dep in deps.get(index, ()):
+                if dep in visiting:
+                    raise StageError(f"circular dependency detected on stage: {dep}")
+                if dep not in level:
+                    stack.append((dep, False))
+    return level
 
 
 def _mount_from(spec: str) -> str:
@@ -320,21 +341,12 @@ def _resolve_reference(definition: BuildDefinition, stage: Stage, instruction: I
 
 
 def _check_cycles(definition: BuildDefinition) -> None:
-    state: dict[int, int] = {}  # 1 visiting, 2 done
-
-    def visit(index: int) -> None:
-        state[index] = 1
-        for dep in definition.stage_deps.get(index, ()):
-            if state.get(dep) == 1:
-                name = definition.stages[dep].display_name
-                raise StageError(f"circular dependency detected on stage: {name}")
-            if dep not in state:
-                visit(dep)
-        state[index] = 2
-
-    for stage in definition.stages:
-        if stage.index not in state:
-            visit(stage.index)
+    try:
+        _levels(definition.stage_deps, [s.index for s in definition.stages])
+    except StageError as e:
+        index = int(str(e).rsplit(" ", 1)[1])
+        name = definition.stages[index].display_name
+        raise StageError(f"circular dependency detected on stage: {name}") from None
 
 
 def resolve_stages(instructions: list[Instruction], build_args: Mapping[str, str] | None = None,
