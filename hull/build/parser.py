@@ -114,7 +114,7 @@ class Node:
 
 
 @dataclass
-class Warning:
+class ParseWarning:
     """Something Docker accepts but warns about (empty continuation lines)."""
 
     message: str
@@ -128,7 +128,7 @@ class ParseResult:
     nodes: list[Node]
     escape_token: str = DEFAULT_ESCAPE
     directives: dict[str, str] = field(default_factory=dict)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
 
 
 class _Directives:
@@ -233,7 +233,7 @@ class _Parser:
         self.index = 0
         self.current_line = 0
         self.directives = _Directives()
-        self.warnings: list[Warning] = []
+        self.warnings: list[ParseWarning] = []
 
     def _next_raw(self) -> str | None:
         if self.index >= len(self.lines):
@@ -284,7 +284,7 @@ class _Parser:
                 parts.append(text)
             line = "".join(parts)
             if empty_continuation:
-                self.warnings.append(Warning(f"Empty continuation line found in: {line}",
+                self.warnings.append(ParseWarning(f"Empty continuation line found in: {line}",
                                              self.current_line))
             try:
                 node = node_from_line(line, self.directives.escape_token)
