@@ -14,7 +14,6 @@ importing :mod:`hull.archive` costs nothing at CLI start-up.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 _EXPORTS = {
     "open_layer": "compression",
@@ -31,7 +30,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'hull.archive' has no attribute {name!r}")

@@ -46,6 +46,44 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def remove_tree(parent_fd: int, name: str) -> None:
+    """Remove the directory ``name`` below ``parent_fd`` and everything in it, without
+    following symlinks.  shutil.rmtree recurses, so a hostile tree deeper than Python's
+    recursion limit is finished off iteratively, holding one fd at a time."""
+    try:
+        shutil.rmtree(name, dir_fd=parent_fd)
+        return
+    except RecursionError:
+        pass
+    trail: list[str] = []  # directory names from ``name`` down to the current one
+    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        while True:
+            subdir = None
+            with os.scandir(fd) as listing:
+                for item in listing:
+                    if item.is_dir(follow_symlinks=False):
+                        subdir = item.name
+                        break
+                    os.unlink(item.name, dir_fd=fd)
+            if subdir is not None:
+                child = os.open(subdir, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                trail.append(subdir)
+                continue
+            if not trail:
+                break
+            # ".." of a real directory we walked into without following links is its parent.
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(trail.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
 def clean_path(name: str, entry: str | None = None) -> tuple[str, ...]:
     """The components of a tar name relative to the target; refuse names that climb out."""
     if "\0" in name:
@@ -239,7 +277,7 @@ class LayerApplier:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return True
-            shutil.rmtree(name, dir_fd=parent)
+            remove_tree(parent, name)
             self.dirs.invalidate()
         else:
             os.unlink(name, dir_fd=parent)
@@ -416,15 +454,13 @@ class LayerApplier:
 
     def _clear_lower_contents(self, dir_fd: int, dir_path: tuple[str, ...]) -> None:
         """Remove everything below ``dir_fd`` that this layer did not write itself."""
-        for name in os.listdir(dir_fd):
-            child = (*dir_path, name)
-            if child not in self._written:
-                self._clear_slot(dir_fd, name, keep_dir=False)
-                continue
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISDIR(st.st_mode):
-                sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-                try:
-                    self._clear_lower_contents(sub, child)
-                finally:
-                    os.close(sub)
+        pending = [dir_path]
+        while pending:
+            path = pending.pop()
+            fd = dir_fd if path == dir_path else self.dirs.get(path, create=False)
+            for name in os.listdir(fd):
+                child = (*path, name)
+                if child not in self._written:
+                    self._clear_slot(fd, name, keep_dir=False)
+                elif stat.S_ISDIR(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    pending.append(child)

@@ -150,20 +150,48 @@ class DirCache:
         if fd is not None:
             return fd
         try:
-            fd = self._open(self.root_fd, path)
+            return self._remember(path, self._open(self.root_fd, path))
         except FileNotFoundError:
             if not create or not path:
                 raise
-            parent = self.get(path[:-1], create=True)
-            created = False
-            try:
-                os.mkdir(path[-1], 0o755, dir_fd=parent)
-                created = True
-            except FileExistsError:
-                pass  # e.g. a dangling symlink: the open below reports what is wrong
-            fd = self._open(self.root_fd, path)
-            if created:
-                os.fchmod(fd, 0o755)  # Docker's mode for implied parents, not umask's
+        # Walk down from the root creating what is missing; iteratively, since a hostile
+        # layer may nest thousands of levels deep.  Only the final fd is cached.
+        parent, owned = self.root_fd, False
+        try:
+            for depth in range(1, len(path) + 1):
+                prefix = path[:depth]
+                fd, fd_owned = self._fds.get(prefix), False
+                if fd is None:
+                    fd, fd_owned = self._open_or_make_child(parent, prefix), True
+                if owned:
+                    os.close(parent)
+                parent, owned = fd, fd_owned
+        except BaseException:
+            if owned:
+                os.close(parent)
+            raise
+        return self._remember(path, parent) if owned else parent
+
+    def _open_or_make_child(self, parent: int, prefix: tuple[str, ...]) -> int:
+        """Open ``prefix``, whose parent directory is the already resolved ``parent``, making
+        it (mode 0755, Docker's mode for implied parents, whatever the umask) when missing.
+        A plain directory is opened relative to its parent, which keeps deep paths linear;
+        anything else (a symlink) goes through the in-root resolver from the root."""
+        name = prefix[-1]
+        try:
+            return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=parent)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink, or not a directory
+                return self._open(self.root_fd, prefix)
+            raise
+        os.mkdir(name, 0o755, dir_fd=parent)
+        fd = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=parent)
+        os.fchmod(fd, 0o755)
+        return fd
+
+    def _remember(self, path: tuple[str, ...], fd: int) -> int:
         if len(self._fds) >= self._LIMIT:
             self.invalidate()
         self._fds[path] = fd

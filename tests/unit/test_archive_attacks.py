@@ -241,3 +241,12 @@ def test_overlay_private_xattrs_in_a_layer_are_dropped(scene: Scene) -> None:
                 "overlay")
     assert "trusted.overlay.redirect" not in os.listxattr(scene.target / "d")
     scene.assert_sentinel_intact()
+
+
+def test_absurdly_deep_nesting_is_handled(scene: Scene) -> None:
+    deep = "/".join(["d"] * 1500)  # deeper than Python's recursion limit
+    scene.apply([file(f"{deep}/f", b"x")])
+    assert (scene.target / deep / "f").read_bytes() == b"x"
+    scene.apply([file(".wh.d")])
+    assert not (scene.target / "d").exists()
+    scene.assert_sentinel_intact()
