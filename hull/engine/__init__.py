@@ -13,6 +13,7 @@ from hull.config import Settings
 
 if TYPE_CHECKING:
     from hull.content.store import BlobStore
+    from hull.engine.containers import ContainerService
     from hull.engine.images import ImageService
     from hull.snapshot.base import Snapshotter
     from hull.state.db import Database
@@ -56,6 +57,12 @@ class Engine:
         from hull.engine.images import ImageService
 
         return ImageService(self)
+
+    @cached_property
+    def containers(self) -> ContainerService:
+        from hull.engine.containers import ContainerService
+
+        return ContainerService(self)
 
     def close(self) -> None:
         if "db" in self.__dict__:

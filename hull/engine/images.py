@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -472,25 +473,25 @@ def _kind(head: bytes) -> str:
     return ""
 
 
-class _Peeked:
+class _Peeked(io.RawIOBase):
     """A stream with some bytes already read from it put back in front."""
 
     def __init__(self, head: bytes, stream: BinaryIO) -> None:
         self._head = head
         self._stream = stream
 
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            if n < 0 or n >= len(self._head):
-                head, self._head = self._head, b""
-                rest = self._stream.read(n - len(head) if n >= 0 else -1)
-                return head + rest
-            head, self._head = self._head[:n], self._head[n:]
-            return head
-        return self._stream.read(n)
-
     def readable(self) -> bool:
         return True
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        if self._head:
+            n = min(len(buf), len(self._head))
+            buf[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
 
 
 def _peek(stream: BinaryIO) -> bytes:
@@ -499,7 +500,7 @@ def _peek(stream: BinaryIO) -> bytes:
 
 def _decompressor(head: bytes, stream: BinaryIO) -> Any:
     kind = _kind(head)
-    raw = _Peeked(head, stream)
+    raw = io.BufferedReader(_Peeked(head, stream), 1 << 20)
     if kind == "gzip":
         from isal import igzip
 

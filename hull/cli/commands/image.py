@@ -82,8 +82,7 @@ def images(ctx: click.Context, repository: str | None, show_all: bool, digests: 
                if digests else
                "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}")
     out = render_list(fmt, rows, IMAGE_HEADERS, default)
-    if out:
-        click.echo(out)
+    click.echo(out, nl=False)
 
 
 @click.command("history", short_help="Show the history of an image")
@@ -125,8 +124,7 @@ def history(ctx: click.Context, image: str, fmt: str, human: bool, no_trunc: boo
                if human else
                "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
     out = render_list(fmt, rows, HISTORY_HEADERS, default)
-    if out:
-        click.echo(out)
+    click.echo(out, nl=False)
 
 
 @click.command("tag", short_help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")

@@ -1,4 +1,4 @@
-"""``hull inspect``: low-level information on images (and, later, containers and more)."""
+"""``hull inspect``: low-level information on containers and images."""
 
 from __future__ import annotations
 
@@ -44,5 +44,19 @@ def print_inspect(ctx: click.Context, names: tuple[str, ...], fmt: str,
 @click.pass_context
 def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str, size: bool, type_: str) -> None:
     """Return low-level information on hull objects."""
+    from hull.errors import NotFound
+
     engine = engine_of(ctx)
-    print_inspect(ctx, names, fmt, lambda n: engine.images.inspect(n), "object")
+
+    def lookup(name: str) -> dict:
+        # Docker's order: a container of that name or id first, then an image.
+        if type_ in ("", "container"):
+            try:
+                return engine.containers.inspect(name, size=size)
+            except NotFound:
+                if type_ == "container":
+                    raise
+        return engine.images.inspect(name)
+
+    kind = {"": "object", "image": "image", "container": "container"}[type_]
+    print_inspect(ctx, names, fmt, lookup, kind)

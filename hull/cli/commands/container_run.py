@@ -1,0 +1,267 @@
+"""``hull run`` and ``hull create``: Docker's flags turned into Config and HostConfig."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from hull.cli.context import engine_of
+from hull.errors import InvalidArgument
+
+RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+
+
+def _flag_error(value: str, flag: str, error: Exception) -> InvalidArgument:
+    return InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: {error}',
+                           exit_code=125)
+
+
+def _read_env_file(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InvalidArgument(f"open {path}: {e.strerror.lower() if e.strerror else e}",
+                              exit_code=125) from None
+    out = []
+    for line in lines:
+        text = line.lstrip()
+        if not text or text.startswith("#"):
+            continue
+        out.append(text)
+    return out
+
+
+def _env_items(items: list[str]) -> list[str]:
+    """``KEY=VALUE`` as given; a bare ``KEY`` takes this process's value if it has one."""
+    out = []
+    for item in items:
+        key, sep, _ = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid environment variable: {item}", exit_code=125)
+        if sep:
+            out.append(item)
+        elif key in os.environ:
+            out.append(f"{key}={os.environ[key]}")
+    return out
+
+
+def _labels(items: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        labels[key] = value
+    return labels
+
+
+def _size(value: str | None, flag: str) -> int:
+    if not value:
+        return 0
+    from hull.cli.humanize import parse_size
+
+    try:
+        return parse_size(value)
+    except InvalidArgument as e:
+        raise _flag_error(value, flag, e) from None
+
+
+def _cpus(value: str | None) -> int:
+    if not value:
+        return 0
+    try:
+        cpus = float(value)
+    except ValueError:
+        raise _flag_error(value, "--cpus", ValueError("invalid syntax")) from None
+    return int(round(cpus * 1_000_000_000))
+
+
+def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Config and HostConfig documents for the flags of ``run``/``create``."""
+    from hull.engine.container_spec import parse_ulimit
+
+    if opts["publish"]:
+        raise InvalidArgument("port publishing (-p) needs container networks, which this"
+                              " version does not have yet; use --network host", exit_code=125)
+    restart = opts["restart"] or "no"
+    if restart != "no":
+        raise InvalidArgument(f"restart policy {restart!r} is not supported yet", exit_code=125)
+    env_items: list[str] = []
+    for path in opts["env_file"]:
+        env_items += _read_env_file(path)
+    env_items += list(opts["env"])
+    entrypoint = None
+    if opts["entrypoint"] is not None:
+        entrypoint = [opts["entrypoint"]] if opts["entrypoint"] else [""]
+    stdin = bool(opts["interactive"])
+    config: dict[str, Any] = {
+        "Hostname": opts["hostname"] or "",
+        "Domainname": opts["domainname"] or "",
+        "User": opts["user"] or "",
+        "AttachStdin": stdin and not opts.get("detach"),
+        "AttachStdout": not opts.get("detach"),
+        "AttachStderr": not opts.get("detach"),
+        "Tty": bool(opts["tty"]),
+        "OpenStdin": stdin,
+        "StdinOnce": stdin and not opts.get("detach"),
+        "Env": _env_items(env_items),
+        "Cmd": list(command) or None,
+        "Image": image,
+        "WorkingDir": opts["workdir"] or "",
+        "Entrypoint": entrypoint,
+        "Labels": _labels(opts["label"]),
+    }
+    if opts["stop_signal"]:
+        config["StopSignal"] = opts["stop_signal"]
+    if opts["stop_timeout"] is not None:
+        config["StopTimeout"] = opts["stop_timeout"]
+    if opts["workdir"] and not opts["workdir"].startswith("/"):
+        raise InvalidArgument(f"the working directory '{opts['workdir']}' is invalid, it needs"
+                              " to be an absolute path", exit_code=125)
+    ulimits = []
+    for u in opts["ulimit"]:
+        try:
+            ulimits.append(parse_ulimit(u))
+        except InvalidArgument as e:
+            raise _flag_error(u, "--ulimit", e) from None
+    pids = opts["pids_limit"]
+    host_config: dict[str, Any] = {
+        "AutoRemove": bool(opts["rm"]),
+        "NetworkMode": opts["network"] or "default",
+        "Privileged": bool(opts["privileged"]),
+        "ReadonlyRootfs": bool(opts["read_only"]),
+        "CapAdd": list(opts["cap_add"]) or None,
+        "CapDrop": list(opts["cap_drop"]) or None,
+        "SecurityOpt": list(opts["security_opt"]) or None,
+        "Ulimits": ulimits or None,
+        "Memory": _size(opts["memory"], "-m, --memory"),
+        "NanoCpus": _cpus(opts["cpus"]),
+        "CpuShares": opts["cpu_shares"] or 0,
+        "PidsLimit": pids if pids else None,
+        "Init": True if opts["init"] else None,
+        "Runtime": opts["runtime"] or "builtin",
+        "Dns": list(opts["dns"]),
+        "DnsSearch": list(opts["dns_search"]),
+        "ExtraHosts": list(opts["add_host"]) or None,
+        "GroupAdd": list(opts["group_add"]) or None,
+    }
+    if opts["shm_size"]:
+        host_config["ShmSize"] = _size(opts["shm_size"], "--shm-size")
+    return config, host_config
+
+
+def container_options(fn: Callable) -> Callable:
+    """The flags shared by ``run`` and ``create``."""
+    options = [
+        click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not"
+                     " attached."),
+        click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY."),
+        click.option("--rm", is_flag=True, help="Automatically remove the container when it"
+                     " exits."),
+        click.option("--name", default=None, help="Assign a name to the container."),
+        click.option("-e", "--env", multiple=True, help="Set environment variables."),
+        click.option("--env-file", multiple=True, help="Read in a file of environment"
+                     " variables."),
+        click.option("-w", "--workdir", default=None, help="Working directory inside the"
+                     " container."),
+        click.option("-u", "--user", default=None, help="Username or UID (format:"
+                     " <name|uid>[:<group|gid>])."),
+        click.option("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of"
+                     " the image."),
+        click.option("-h", "--hostname", default=None, help="Container host name."),
+        click.option("--domainname", default=None, help="Container NIS domain name."),
+        click.option("-l", "--label", multiple=True, help="Set meta data on a container."),
+        click.option("-m", "--memory", default=None, help="Memory limit."),
+        click.option("--cpus", default=None, help="Number of CPUs."),
+        click.option("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative"
+                     " weight)."),
+        click.option("--pids-limit", type=int, default=None, help="Tune container pids limit"
+                     " (set -1 for unlimited)."),
+        click.option("--read-only", is_flag=True, help="Mount the container's root filesystem"
+                     " as read only."),
+        click.option("--cap-add", multiple=True, help="Add Linux capabilities."),
+        click.option("--cap-drop", multiple=True, help="Drop Linux capabilities."),
+        click.option("--privileged", is_flag=True, help="Give extended privileges to this"
+                     " container."),
+        click.option("--security-opt", multiple=True, help="Security Options."),
+        click.option("--ulimit", multiple=True, help="Ulimit options."),
+        click.option("--stop-signal", default=None, help="Signal to stop the container."),
+        click.option("--stop-timeout", type=int, default=None, help="Timeout (in seconds) to"
+                     " stop a container."),
+        click.option("--init", is_flag=True, help="Run an init inside the container that"
+                     " forwards signals and reaps processes."),
+        click.option("--network", "--net", "network", default=None, help="Connect a container"
+                     " to a network (none or host)."),
+        click.option("--runtime", default=None, help="Runtime to use for this container"
+                     " (builtin, runc, crun)."),
+        click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to"
+                     " the host."),
+        click.option("--restart", default=None, help="Restart policy (only \"no\" for now)."),
+        click.option("--dns", multiple=True, help="Set custom DNS servers."),
+        click.option("--dns-search", multiple=True, help="Set custom DNS search domains."),
+        click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping"
+                     " (host:ip)."),
+        click.option("--group-add", multiple=True, help="Add additional groups to join."),
+        click.option("--shm-size", default=None, help="Size of /dev/shm."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _console_size() -> tuple[int, int] | None:
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except OSError:
+        return None
+    return size.lines, size.columns
+
+
+@click.command("create", context_settings=RUN_SETTINGS, short_help="Create a new container")
+@container_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any) -> None:
+    """Create a new container."""
+    opts["detach"] = True
+    config, host_config = build_configs(opts, image, command)
+    c = engine_of(ctx).containers.create(config, host_config, opts["name"])
+    click.echo(c.id)
+
+
+@click.command("run", context_settings=RUN_SETTINGS,
+               short_help="Run a command in a new container")
+@container_options
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print"
+              " container ID.")
+@click.option("--sig-proxy", default=True, type=bool, help="Proxy received signals to the"
+              " process.")
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
+        sig_proxy: bool, **opts: Any) -> None:
+    """Run a command in a new container."""
+    from hull.shim.client import stream
+
+    opts["detach"] = detach
+    if opts["tty"] and not detach and opts["interactive"] and not os.isatty(0):
+        raise InvalidArgument("the input device is not a TTY", exit_code=1)
+    config, host_config = build_configs(opts, image, command)
+    service = engine_of(ctx).containers
+    c = service.create(config, host_config, opts["name"])
+    started = service.start(c.id, attach=not detach,
+                            console_size=_console_size() if opts["tty"] else None)
+    if started is None:
+        return
+    if detach:
+        started.sock.close()
+        click.echo(c.id)
+        return
+    ctx.exit(stream(started.sock, stdin=bool(opts["interactive"]), tty=bool(opts["tty"]),
+                    proxy_signals=sig_proxy))

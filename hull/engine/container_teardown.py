@@ -1,0 +1,101 @@
+"""Releasing what a started container holds on the host: runtime state and cgroup, rootfs
+mount, network namespace, bundle directory.
+
+Used by the shim when the container exits and by reconciliation when a shim died; every step
+tolerates having been done already, so running it twice (or after a reboot wiped run_root)
+is harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from hull.engine.container_paths import ContainerPaths
+from hull.errors import HullError
+
+if TYPE_CHECKING:
+    from hull.engine.container_store import ContainerStore
+
+
+def oom_killed(runtime_name: str, paths: ContainerPaths) -> bool:
+    """Whether the kernel OOM-killed something in the container (read before teardown)."""
+    from hull.runtime import get_runtime
+
+    try:
+        return get_runtime(runtime_name, paths.runtime_root).oom_killed(paths.id)
+    except HullError:
+        return _cgroup_oom(paths)
+    except OSError:
+        return False
+
+
+def _cgroup_oom(paths: ContainerPaths) -> bool:
+    from hull.runtime.cgroups import open_cgroup
+
+    try:
+        return open_cgroup(paths.cgroups_path).oom_kills() > 0
+    except (HullError, OSError):
+        return False
+
+
+def release(runtime_name: str, paths: ContainerPaths) -> None:
+    """Kill leftovers and free the container's host resources."""
+    from hull.runtime import get_runtime
+
+    with contextlib.suppress(HullError, OSError):
+        get_runtime(runtime_name, paths.runtime_root).delete(paths.id, force=True)
+    _destroy_cgroup(paths)
+    unmount_rootfs(paths)
+    from hull.engine.container_netns import remove_netns
+
+    remove_netns(paths.netns)
+    shutil.rmtree(paths.bundle, ignore_errors=True)
+
+
+def _destroy_cgroup(paths: ContainerPaths) -> None:
+    """The runtime normally removes it; after a lost runtime state do it here."""
+    from hull.runtime.cgroups import open_cgroup
+
+    try:
+        cgroup = open_cgroup(paths.cgroups_path)
+        if not cgroup.exists():
+            return
+        import signal
+
+        with contextlib.suppress(HullError, OSError):
+            cgroup.set_frozen(False)
+        for _ in range(100):
+            pids = cgroup.procs()
+            if not pids:
+                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            import time
+
+            time.sleep(0.01)
+        cgroup.destroy(timeout=5)
+    except (HullError, OSError):
+        pass
+
+
+def unmount_rootfs(paths: ContainerPaths) -> None:
+    from hull.snapshot.mount import unmount_all
+
+    with contextlib.suppress(HullError, OSError):
+        unmount_all(paths.rootfs, detach=True)
+
+
+def discard(store: ContainerStore, paths: ContainerPaths, snapshotter: str) -> None:
+    """Forget a stopped container: its writable layer, its files, then its record."""
+    from hull.snapshot import open_snapshotter
+
+    snap = open_snapshotter(paths.root, store.db, snapshotter)
+    key = f"container-{paths.id}"
+    if snap.stat(key) is not None:
+        snap.remove(key)
+    shutil.rmtree(paths.dir, ignore_errors=True)
+    store.delete(paths.id)

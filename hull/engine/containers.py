@@ -1,0 +1,656 @@
+"""The container service: create, start, stop, remove and look at containers.
+
+Front ends (CLI now, API later) pass Docker's ``Config`` / ``HostConfig`` documents; this
+service turns them into a record, a writable snapshot, a bundle and a running shim.  It
+holds no state of its own between calls: the database and the shims are the truth, and
+:meth:`ContainerService.reconcile` repairs records whose shim died (crash, kill -9, reboot).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal as signals
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hull.engine.container_model import (
+    EXITED,
+    PAUSED,
+    RUNNING,
+    Container,
+    fresh_state,
+    new_id,
+    rfc3339_nano,
+)
+from hull.engine.container_paths import ContainerPaths
+from hull.engine.container_store import ContainerStore
+from hull.errors import Conflict, EngineError, HullError, InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from hull.engine import Engine
+    from hull.runtime.base import Runtime
+
+DEFAULT_STOP_TIMEOUT = 10
+NETWORK_MODES = ("default", "bridge", "none", "host")
+MIN_MEMORY = 6 * 1024 * 1024
+EXIT_LOST = 255  # the shim vanished and nothing was left running (Docker's value too)
+EXIT_KILLED = 128 + 9
+
+
+@dataclass
+class Started:
+    """A container whose shim reported a running process; ``sock`` streams an attached run."""
+
+    container: Container
+    pid: int
+    sock: socket.socket
+
+
+def host_config_defaults() -> dict[str, Any]:
+    return {
+        "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {"Name": "no",
+                                                                       "MaximumRetryCount": 0},
+        "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None,
+        "CapDrop": None, "CgroupnsMode": "private", "Dns": [], "DnsOptions": [],
+        "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None, "IpcMode": "private",
+        "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
+        "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None,
+        "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864, "Runtime": "builtin",
+        "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+        "BlkioWeight": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpusetCpus": "", "CpusetMems": "",
+        "Devices": [], "KernelMemory": 0, "MemoryReservation": 0, "MemorySwap": 0,
+        "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None,
+        "Init": None, "MaskedPaths": None, "ReadonlyPaths": None,
+    }
+
+
+def config_defaults() -> dict[str, Any]:
+    return {
+        "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
+        "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+        "StdinOnce": False, "Env": None, "Cmd": None, "Image": "", "Volumes": None,
+        "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": {},
+    }
+
+
+def merge_image_config(config: dict[str, Any], image: dict[str, Any]) -> None:
+    """Fill the container's Config from the image's, Docker's way (user values win)."""
+    env = list(image.get("Env") or [])
+    for item in config.get("Env") or []:
+        key = item.split("=", 1)[0]
+        env = [e for e in env if e.split("=", 1)[0] != key]
+        env.append(item)
+    config["Env"] = env
+    if config.get("Entrypoint") is None:
+        config["Entrypoint"] = image.get("Entrypoint")
+        if not config.get("Cmd"):
+            config["Cmd"] = image.get("Cmd")
+    elif config.get("Entrypoint") == [""]:
+        config["Entrypoint"] = None
+    for key in ("WorkingDir", "User", "StopSignal", "Domainname"):
+        if not config.get(key) and image.get(key):
+            config[key] = image[key]
+    labels = dict(image.get("Labels") or {})
+    labels.update(config.get("Labels") or {})
+    config["Labels"] = labels
+    for key in ("ExposedPorts", "Volumes"):
+        if image.get(key) and not config.get(key):
+            config[key] = image[key]
+
+
+def shim_alive(pid: int, start: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return False
+    fields = raw[raw.rindex(b")") + 2:].split()
+    return int(fields[19]) == start and fields[0] not in (b"Z", b"X")
+
+
+class ContainerService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = ContainerStore(engine.db)
+        self._reconciled = False
+
+    # ---- lookups -------------------------------------------------------------------------
+
+    def paths(self, container_id: str) -> ContainerPaths:
+        return ContainerPaths(self.engine.root, self.engine.run_root, container_id)
+
+    def runtime(self, c: Container) -> Runtime:
+        from hull.runtime import get_runtime
+
+        return get_runtime(c.runtime_name, self.paths(c.id).runtime_root)
+
+    def get(self, ref: str) -> Container:
+        """A container by id, name or id prefix, after repairing its record if its shim died."""
+        self.reconcile()
+        return self.store.find(ref)
+
+    def list(self) -> list[Container]:
+        self.reconcile()
+        return self.store.all()
+
+    # ---- crash repair --------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Containers whose shim is gone are recorded as exited and their resources freed."""
+        if self._reconciled:
+            return
+        self._reconciled = True
+        for c in self.store.owned_by_shims():
+            if not shim_alive(int(c.hull.get("ShimPid") or 0), int(c.hull.get("ShimStart") or 0)):
+                self._recover(c)
+
+    def _recover(self, c: Container) -> None:
+        from hull.engine.container_teardown import oom_killed, release
+
+        paths = self.paths(c.id)
+        pid = int(c.state.get("Pid") or 0)
+        was_alive = pid > 0 and os.path.exists(f"/proc/{pid}")
+        oom = oom_killed(c.runtime_name, paths)
+        release(c.runtime_name, paths)
+        dead_shim = c.hull.get("ShimPid")
+        code = EXIT_KILLED if was_alive else EXIT_LOST
+
+        def exited(record: Container) -> None:
+            if record.hull.get("ShimPid") != dead_shim:
+                return  # another process repaired it, or a new shim owns it
+            record.state.update(Status=EXITED, Running=False, Paused=False, Pid=0,
+                                ExitCode=code, OOMKilled=oom, FinishedAt=rfc3339_nano())
+            record.hull["ShimPid"] = 0
+
+        try:
+            self.store.update(c.id, exited)
+        except NotFound:
+            return
+        if c.host_config.get("AutoRemove"):
+            with contextlib.suppress(HullError):
+                self._discard(c)
+
+    # ---- create --------------------------------------------------------------------------
+
+    def create(self, config: dict[str, Any], host_config: dict[str, Any],
+               name: str | None = None) -> Container:
+        """Record a new container and prepare its writable layer (``docker create``)."""
+        from hull.engine.container_names import VALID_NAME
+
+        cfg = config_defaults()
+        cfg.update({k: v for k, v in config.items() if v is not None})
+        hc = host_config_defaults()
+        hc.update({k: v for k, v in host_config.items() if v is not None})
+        self._validate(hc)
+        if name is not None:
+            name = name.lstrip("/")
+            if not VALID_NAME.match(name):
+                raise InvalidArgument(f'Invalid container name ({name}), only'
+                                      ' [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        image = self._image(cfg["Image"])
+        image_cfg = (self.engine.images.config(image).get("config") or {})
+        merge_image_config(cfg, image_cfg)
+        args = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
+        if not args:
+            raise InvalidArgument("No command specified", exit_code=125)
+        cid = new_id()
+        paths = self.paths(cid)
+        now_ns = time.time_ns()
+        data: dict[str, Any] = {
+            "Created": rfc3339_nano(now_ns), "Path": args[0], "Args": args[1:],
+            "State": fresh_state(), "Image": image.id, "ResolvConfPath": "",
+            "HostnamePath": "", "HostsPath": "", "LogPath": paths.log, "RestartCount": 0,
+            "Driver": self._driver_name(), "Platform": "linux", "MountLabel": "",
+            "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None, "HostConfig": hc,
+            "Mounts": [], "Config": cfg,
+            "NetworkSettings": {"Bridge": "", "SandboxID": "", "HairpinMode": False,
+                                "Ports": {}, "SandboxKey": "", "Networks": {
+                                    _network_name(hc["NetworkMode"]): {}}},
+            "Hull": {"ShimPid": 0, "ShimStart": 0},
+        }
+        if not cfg.get("Hostname"):
+            cfg["Hostname"] = os.uname().nodename if hc["NetworkMode"] == "host" else cid[:12]
+        c = Container(cid, name or "", image.id, now_ns / 1e9, data)
+        self._insert(c, named=name is not None)
+        try:
+            from hull.engine.container_files import write_files
+
+            files = write_files(paths.dir, cfg["Hostname"], hc["NetworkMode"],
+                                list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or []),
+                                list(hc.get("DnsSearch") or []))
+            self.engine.snapshotter.prepare(c.snapshot_key, image.top_chain_id)
+            c = self.store.update(cid, lambda rec: rec.data.update(files))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._discard(c)
+            raise
+        return c
+
+    def _insert(self, c: Container, named: bool) -> None:
+        from hull.engine.container_names import random_name
+
+        if named:
+            self.store.insert(c)
+            return
+        for attempt in range(10):
+            c.name = random_name(attempt)
+            try:
+                self.store.insert(c)
+                return
+            except Conflict:
+                continue
+        raise EngineError("could not find a free random container name")
+
+    def _image(self, ref: str) -> Any:
+        if not ref:
+            raise InvalidArgument("no image given")
+        try:
+            return self.engine.images.get(ref)
+        except NotFound:
+            shown = ref
+            with contextlib.suppress(HullError):
+                from hull import reference as refs
+
+                shown = refs.parse(ref).familiar()
+            raise NotFound(f"No such image: {shown}", exit_code=125) from None
+
+    def _validate(self, hc: dict[str, Any]) -> None:
+        memory = int(hc.get("Memory") or 0)
+        if memory and memory < MIN_MEMORY:
+            raise InvalidArgument("Minimum memory limit allowed is 6MB")
+        nano = int(hc.get("NanoCpus") or 0)
+        ncpu = os.cpu_count() or 1
+        if nano < 0 or nano > ncpu * 1_000_000_000:
+            raise InvalidArgument(f"Range of CPUs is from 0.01 to {ncpu}.00, as there are only"
+                                  f" {ncpu} CPUs available")
+        if int(hc.get("CpuShares") or 0) < 0:
+            raise InvalidArgument("invalid CPU shares: must be a positive number")
+        mode = hc.get("NetworkMode") or "default"
+        if mode not in NETWORK_MODES:
+            raise NotFound(f"network {mode} not found")
+        if hc.get("PortBindings") and mode in ("none", "host"):
+            raise InvalidArgument("conflicting options: port publishing and the container"
+                                  f" type network mode ({mode})")
+        from hull.runtime import get_runtime
+
+        runtime = hc.get("Runtime") or "builtin"
+        get_runtime(runtime, os.path.join(self.engine.run_root, "runtime"))
+        if runtime != "builtin":
+            import shutil
+
+            if shutil.which(runtime) is None:
+                raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
+        from hull.engine.container_spec import _rlimits, _security_options
+
+        _security_options(hc.get("SecurityOpt") or [])
+        _rlimits(hc.get("Ulimits") or [])
+        from hull.oci.runtime_spec import resolve_capabilities
+
+        try:
+            resolve_capabilities(hc.get("CapAdd") or [], hc.get("CapDrop") or [])
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+
+    def _driver_name(self) -> str:
+        return "overlay2" if self.engine.snapshotter.name == "overlay" else \
+            self.engine.snapshotter.name
+
+    # ---- start ---------------------------------------------------------------------------
+
+    def start(self, ref: str, attach: bool = False,
+              console_size: tuple[int, int] | None = None) -> Started | None:
+        """Start a created or stopped container; None when it was already running."""
+        import fcntl
+
+        c = self.get(ref)
+        paths = self.paths(c.id)
+        os.makedirs(os.path.dirname(paths.lock), mode=0o711, exist_ok=True)
+        lock = os.open(paths.lock, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            c = self.store.get(c.id)
+            if c.running or shim_alive(int(c.hull.get("ShimPid") or 0),
+                                       int(c.hull.get("ShimStart") or 0)):
+                return None
+            try:
+                plan = self._prepare(c, paths, console_size)
+            except BaseException:
+                from hull.engine.container_teardown import release
+
+                release(c.runtime_name, paths)
+                raise
+            from hull.shim.launch import launch
+
+            sock = launch(plan, attach, keep=self.engine, close=(lock,))
+        finally:
+            os.close(lock)
+        return self._await_start(c, sock)
+
+    def _prepare(self, c: Container, paths: ContainerPaths,
+                 console_size: tuple[int, int] | None) -> Any:
+        from hull.engine.container_netns import create_netns
+        from hull.engine.container_spec import build_spec
+        from hull.engine.container_user import resolve_user
+        from hull.shim.plan import ShimPlan
+        from hull.snapshot.mount import mount_all, mounted
+
+        snap = self.engine.snapshotter
+        if snap.stat(c.snapshot_key) is None:
+            raise EngineError(f"container {c.id} has lost its writable layer; remove it")
+        os.makedirs(paths.rootfs, mode=0o711, exist_ok=True)
+        if not mounted(paths.rootfs):
+            mount_all(snap.mounts(c.snapshot_key), paths.rootfs)
+        cfg, hc = c.config, c.host_config
+        self._ensure_files(c, paths)
+        user = resolve_user(paths.rootfs, cfg.get("User") or "", list(hc.get("GroupAdd") or []))
+        netns = None
+        if (hc.get("NetworkMode") or "default") != "host":
+            netns = paths.netns
+            create_netns(netns)
+        spec = build_spec(c.id, cfg, hc, paths.rootfs, user,
+                          {k: c.data[k] for k in ("ResolvConfPath", "HostnamePath", "HostsPath")},
+                          netns, paths.cgroups_path, console_size)
+        with open(paths.config, "w") as f:
+            json.dump(spec, f)
+        return ShimPlan(container_id=c.id, paths=paths, db_path=self.engine.db.path,
+                        snapshotter=snap.name, runtime=c.runtime_name, tty=bool(cfg.get("Tty")),
+                        open_stdin=bool(cfg.get("OpenStdin")),
+                        stdin_once=bool(cfg.get("StdinOnce")),
+                        auto_remove=bool(hc.get("AutoRemove")))
+
+    def _ensure_files(self, c: Container, paths: ContainerPaths) -> None:
+        """The /etc files survive in the root, but recreate them if they went missing."""
+        if all(os.path.exists(c.data.get(k) or "") for k in
+               ("ResolvConfPath", "HostnamePath", "HostsPath")):
+            return
+        from hull.engine.container_files import write_files
+
+        hc = c.host_config
+        files = write_files(paths.dir, c.config.get("Hostname") or c.id[:12],
+                            hc.get("NetworkMode") or "default", list(hc.get("ExtraHosts") or []),
+                            list(hc.get("Dns") or []), list(hc.get("DnsSearch") or []))
+        c.data.update(files)
+        self.store.update(c.id, lambda rec: rec.data.update(files))
+
+    def _await_start(self, c: Container, sock: socket.socket) -> Started:
+        from hull.shim import protocol as proto
+
+        reader = proto.FrameReader()
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                sock.close()
+                raise EngineError(f"the monitor of container {c.short_id} exited during start")
+            for kind, payload in reader.feed(data):
+                doc = json.loads(payload or b"{}")
+                if kind == proto.STARTED:
+                    sock.setblocking(True)
+                    return Started(self.store.get(c.id), int(doc.get("pid", 0)), sock)
+                if kind == proto.ERROR:
+                    sock.close()
+                    raise HullError(doc.get("message", "start failed"),
+                                    int(doc.get("exit_code") or 125))
+
+    # ---- stop / kill / pause -------------------------------------------------------------
+
+    def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> Container:
+        """Stop signal, then SIGKILL after ``timeout`` seconds (Docker's ``stop``)."""
+        c = self.get(ref)
+        if not c.running:
+            return c
+        sig = parse_signal(signal or c.config.get("StopSignal") or "SIGTERM")
+        if timeout is None:
+            stop_timeout = c.config.get("StopTimeout")
+            timeout = DEFAULT_STOP_TIMEOUT if stop_timeout is None else int(stop_timeout)
+        runtime = self.runtime(c)
+        with contextlib.suppress(HullError):
+            runtime.kill(c.id, sig)
+            if c.state.get("Paused"):
+                runtime.resume(c.id)
+        if timeout < 0 or not self.wait_exit(c, float(timeout)):
+            with contextlib.suppress(HullError):
+                runtime.kill(c.id, signals.SIGKILL, all=True)
+            with contextlib.suppress(HullError):
+                runtime.resume(c.id)
+            if not self.wait_exit(c, 30.0):
+                raise EngineError(f"container {c.short_id} did not stop after SIGKILL")
+        return self.store.get(c.id)
+
+    def kill(self, ref: str, signal: str = "KILL") -> Container:
+        c = self.get(ref)
+        sig = parse_signal(signal)
+        if not c.running:
+            raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        try:
+            self.runtime(c).kill(c.id, sig)
+        except Conflict:
+            raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running"
+                           ) from None
+        return c
+
+    def restart(self, ref: str, timeout: int | None = None) -> Started | None:
+        c = self.stop(ref, timeout)
+        return self.start(c.id)
+
+    def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        if c.state.get("Paused"):
+            raise Conflict(f"Container {c.id} is already paused")
+        self.runtime(c).pause(c.id)
+        self.store.update(c.id, lambda r: r.state.update(Paused=True, Status=PAUSED))
+
+    def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        if not c.state.get("Paused"):
+            raise Conflict(f"Container {c.id} is not paused")
+        self.runtime(c).resume(c.id)
+        self.store.update(c.id, lambda r: r.state.update(Paused=False, Status=RUNNING))
+
+    # ---- waiting -------------------------------------------------------------------------
+
+    def wait_exit(self, c: Container, timeout: float | None) -> bool:
+        """Block until the container's shim finished (True) or ``timeout`` passed (False)."""
+        from hull.shim import protocol as proto
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        paths = self.paths(c.id)
+        while True:
+            current = self.store.get(c.id)
+            if not current.running and not current.hull.get("ShimPid"):
+                return True
+            if not shim_alive(int(current.hull.get("ShimPid") or 0),
+                              int(current.hull.get("ShimStart") or 0)):
+                self._recover(current)
+                continue
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(left if left is None else max(left, 0.001))
+                    s.connect(paths.attach_socket)
+                    s.sendall(proto.json_frame(proto.REQUEST, {"op": "wait"}))
+                    while s.recv(65536):
+                        pass
+            except TimeoutError:
+                return False
+            except OSError:
+                time.sleep(0.01)
+
+    def wait(self, ref: str) -> int:
+        """Wait for the container to stop; its exit code (``docker wait``)."""
+        c = self.get(ref)
+        self.wait_exit(c, None)
+        with contextlib.suppress(NotFound):
+            return int(self.store.get(c.id).state.get("ExitCode") or 0)
+        return int(c.state.get("ExitCode") or 0)
+
+    # ---- remove / rename -----------------------------------------------------------------
+
+    def remove(self, ref: str, force: bool = False) -> Container:
+        c = self.get(ref)
+        if c.running:
+            if not force:
+                what = "paused" if c.state.get("Paused") else "running"
+                action = "Unpause and then stop" if what == "paused" else "Stop"
+                raise Conflict(f"You cannot remove a {what} container {c.id}. {action} the"
+                               " container before attempting removal or force remove")
+            runtime = self.runtime(c)
+            with contextlib.suppress(HullError):
+                runtime.kill(c.id, signals.SIGKILL, all=True)
+            with contextlib.suppress(HullError):
+                runtime.resume(c.id)
+            if not self.wait_exit(c, 30.0):
+                raise EngineError(f"container {c.short_id} did not stop after SIGKILL")
+            with contextlib.suppress(NotFound):
+                c = self.store.get(c.id)
+        self._discard(c)
+        return c
+
+    def _discard(self, c: Container) -> None:
+        from hull.engine.container_teardown import discard, release
+
+        paths = self.paths(c.id)
+        release(c.runtime_name, paths)
+        discard(self.store, paths, self.engine.snapshotter.name)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        from hull.engine.container_names import VALID_NAME
+
+        c = self.get(ref)
+        new = new_name.lstrip("/")
+        if not VALID_NAME.match(new):
+            raise InvalidArgument(f"Invalid container name ({new}), only"
+                                  " [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        if new == c.name:
+            raise InvalidArgument("Renaming a container with the same name as its current name")
+        self.store.rename(c.id, new)
+
+    def prune(self, filters: dict[str, list[str]]) -> tuple[list[str], int]:
+        """Remove every stopped container matching ``filters`` (until, label)."""
+        from hull.engine.container_query import matches_labels, until_cutoffs
+
+        unknown = set(filters) - {"until", "label", "label!"}
+        if unknown:
+            raise InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
+        cutoffs = until_cutoffs(filters.get("until", []))
+        removed: list[str] = []
+        reclaimed = 0
+        for c in self.list():
+            if c.running or c.hull.get("ShimPid"):
+                continue
+            if any(c.created_at >= cut for cut in cutoffs):
+                continue
+            if not matches_labels(c, filters.get("label", []), filters.get("label!", [])):
+                continue
+            reclaimed += self.size(c)[0]
+            self._discard(c)
+            removed.append(c.id)
+        return removed, reclaimed
+
+    # ---- looking inside ------------------------------------------------------------------
+
+    def size(self, c: Container) -> tuple[int, int]:
+        """(bytes in the writable layer, bytes of the whole root filesystem)."""
+        rw = 0
+        with contextlib.suppress(HullError, OSError):
+            rw = self.engine.snapshotter.usage(c.snapshot_key)
+        image_size = 0
+        row = self.engine.db.query_one("SELECT size FROM images WHERE id = ?", (c.image_id,))
+        if row:
+            image_size = int(row["size"])
+        return rw, rw + image_size
+
+    def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
+        c = self.get(ref)
+        doc = c.inspect_doc()
+        doc["GraphDriver"] = self._graph_driver(c)
+        if size:
+            doc["SizeRw"], doc["SizeRootFs"] = self.size(c)
+        return doc
+
+    def _graph_driver(self, c: Container) -> dict[str, Any]:
+        data: dict[str, str] | None = None
+        with contextlib.suppress(HullError, OSError):
+            for m in self.engine.snapshotter.mounts(c.snapshot_key):
+                if m.type == "overlay":
+                    opts = dict(o.split("=", 1) for o in m.options if "=" in o)
+                    data = {"LowerDir": opts.get("lowerdir", ""),
+                            "MergedDir": self.paths(c.id).rootfs,
+                            "UpperDir": opts.get("upperdir", ""),
+                            "WorkDir": opts.get("workdir", "")}
+                else:
+                    data = {"MergedDir": self.paths(c.id).rootfs, "UpperDir": m.source}
+        return {"Data": data, "Name": self._driver_name()}
+
+    def top(self, ref: str, ps_args: str = "-ef") -> tuple[list[str], list[list[str]]]:
+        """Processes of a running container as ``ps`` on the host shows them."""
+        import subprocess
+
+        from hull.runtime.cgroups import open_cgroup
+
+        c = self.get(ref)
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        pids = set(open_cgroup(self.paths(c.id).cgroups_path).procs())
+        proc = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            raise InvalidArgument(f"Error running ps: {proc.stderr.strip()}")
+        lines = proc.stdout.splitlines()
+        if not lines:
+            return [], []
+        titles = lines[0].split()
+        if "PID" not in titles:
+            raise InvalidArgument(f"Couldn't find PID field in ps output: {lines[0]}")
+        at = titles.index("PID")
+        rows = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > at and fields[at].isdigit() and int(fields[at]) in pids:
+                rows.append(fields)
+        return titles, rows
+
+    def logs(self, ref: str) -> list[tuple[str, str, str]]:
+        """(stream, text, time) of everything the container wrote, oldest first."""
+        from hull.shim.jsonlog import read_log
+
+        c = self.get(ref)
+        return read_log(self.paths(c.id).log)
+
+
+def _network_name(mode: str) -> str:
+    return "bridge" if mode == "default" else mode
+
+
+def parse_signal(text: str | int) -> int:
+    """``KILL``, ``SIGKILL``, ``9`` -> 9 (Docker's spelling rules)."""
+    value = str(text).strip()
+    if value.isdigit():
+        number = int(value)
+        if 0 < number < 65:
+            return number
+    else:
+        name = value.upper()
+        name = name if name.startswith("SIG") else "SIG" + name
+        sig = getattr(signals.Signals, name, None) if name in signals.Signals.__members__ \
+            else None
+        if sig is not None:
+            return int(sig)
+        if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
+            base = signals.SIGRTMIN if name.startswith("SIGRTMIN") else signals.SIGRTMAX
+            offset = name[8:]
+            if not offset:
+                return int(base)
+            if offset[0] in "+-" and offset[1:].isdigit():
+                return int(base) + int(offset)
+    raise InvalidArgument(f"Invalid signal: {text}")
