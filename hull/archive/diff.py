@@ -49,16 +49,15 @@ def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def _overlay_state(path: str, st: os.stat_result) -> bool:
-    """Whether the upperdir entry is opaque; refuse redirect/metacopy entries."""
-    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
-        return False
+def _overlay_state(path: str, st: os.stat_result) -> tuple[bool, dict[str, bytes]]:
+    """Whether the upperdir entry is opaque, and its xattrs; refuse redirect/metacopy."""
     xattrs = read_xattrs(path)
     for key in _UNSUPPORTED_OVERLAY_XATTRS:
         if key in xattrs:
             raise EngineError(f"cannot export {path}: it depends on overlay {key.split('.')[-1]}"
                               f" (mount overlay with redirect_dir=off,metacopy=off)")
-    return stat.S_ISDIR(st.st_mode) and any(xattrs.get(k) == b"y" for k in _OPAQUE_XATTRS)
+    opaque = stat.S_ISDIR(st.st_mode) and any(xattrs.get(k) == b"y" for k in _OPAQUE_XATTRS)
+    return opaque, xattrs
 
 
 def write_tree(src: str, out: BinaryIO) -> None:
@@ -79,8 +78,8 @@ def write_overlay_diff(upper: str, out: BinaryIO) -> None:
         if _is_whiteout(st):
             writer.add_whiteout(_whiteout_name(rel))
             continue
-        opaque = _overlay_state(path, st)
-        writer.add_path(rel, path, st)
+        opaque, xattrs = _overlay_state(path, st)
+        writer.add_path(rel, path, st, xattrs)
         if opaque:
             writer.add_whiteout(join(rel, WHITEOUT_OPAQUE))
     writer.close()
@@ -130,8 +129,9 @@ def changes(lower: str | None, upper: str, overlay: bool) -> list[tuple[str, str
     lowerdir or a merged view of the lower layers).  A directory present in both is 'C'
     (like Docker on overlay2, a copied-up parent counts as changed); below an opaque
     directory, what the lower tree had and the upperdir lacks is 'D'.
-    ``overlay=False``: two full trees, compared by metadata; only entries that differ are
-    listed, and a deleted directory is one 'D' (not one per file inside).
+    ``overlay=False``: two full trees, compared by metadata; entries that differ are listed,
+    a deleted directory is one 'D' (not one per file inside), and, as Docker does for both
+    kinds of storage, every directory holding a change is 'C' too, so the two modes agree.
     """
     _require_dir(upper, "upper")
     if lower is not None:
@@ -141,9 +141,24 @@ def changes(lower: str | None, upper: str, overlay: bool) -> list[tuple[str, str
     elif lower is None:
         found = [("A", "/" + rel) for rel, _, _ in iter_tree(upper)]
     else:
-        found = [(kind, "/" + rel) for kind, rel, _, _ in compare_trees(lower, upper)
-                 if kind in ("A", "C", "D")]
+        found = _with_changed_parents(
+            [(kind, "/" + rel) for kind, rel, _, _ in compare_trees(lower, upper)
+             if kind in ("A", "C", "D")])
     return sorted(found, key=lambda change: change[1].encode("utf-8", "surrogateescape"))
+
+
+def _with_changed_parents(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Add the directories above each change as 'C' (an in-place edit of /etc/passwd leaves
+    /etc's own metadata alone, yet ``docker diff`` lists /etc)."""
+    listed = {path for _, path in found}
+    parents: list[tuple[str, str]] = []
+    for _, path in found:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in listed:
+            listed.add(parent)
+            parents.append(("C", parent))
+            parent = parent.rpartition("/")[0]
+    return found + parents
 
 
 def _overlay_changes(lower: str | None, upper: str) -> list[tuple[str, str]]:
@@ -160,7 +175,7 @@ def _overlay_changes(lower: str | None, upper: str) -> list[tuple[str, str]]:
             if in_lower(rel):
                 found.append(("D", "/" + rel))
             continue
-        opaque = _overlay_state(path, st)
+        opaque, _ = _overlay_state(path, st)
         found.append(("C" if in_lower(rel) else "A", "/" + rel))
         if opaque:
             opaque_below.append(rel)

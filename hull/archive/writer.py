@@ -89,8 +89,10 @@ class TarWriter:
             self._out.write(self._buf)
             self._buf = bytearray()
 
-    def add_path(self, name: str, path: str, st: os.stat_result) -> None:
-        """Archive the file at ``path`` (lstat ``st``) under the relative ``name``.
+    def add_path(self, name: str, path: str, st: os.stat_result,
+                 xattrs: dict[str, bytes] | None = None) -> None:
+        """Archive the file at ``path`` (lstat ``st``) under the relative ``name``; pass
+        ``xattrs`` when they were read already.
 
         Sockets are skipped, as Docker does: they cannot be recreated from a tar, and
         one left behind in a container's /tmp must not make a commit fail.
@@ -98,7 +100,7 @@ class TarWriter:
         if stat.S_ISSOCK(st.st_mode):
             return
         linkname = os.readlink(path) if stat.S_ISLNK(st.st_mode) else ""
-        entry = entry_for(name, st, read_xattrs(path), linkname)
+        entry = entry_for(name, st, read_xattrs(path) if xattrs is None else xattrs, linkname)
         if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self._first_link.get(key)
