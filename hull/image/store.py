@@ -25,6 +25,7 @@ from hull.errors import (
     NotFound,
 )
 from hull.image.model import ImageRecord, LayerRecord
+from hull.oci.image import ImageConfig
 
 if TYPE_CHECKING:
     from hull.content.store import BlobStore
@@ -176,6 +177,57 @@ class ImageStore:
                         os.unlink(full)
         with contextlib.suppress(Exception):
             self.snapshotter.remove(key)
+
+    def commit_layer(self, active_key: str, diff_id: str, size: int, tar_size: int,
+                     parent_chain: str | None) -> str:
+        """Make an active snapshot (a build step's or a container's changes) a shared layer.
+
+        The caller has already written the snapshot's diff as a blob whose uncompressed
+        digest is ``diff_id``; the snapshot itself becomes the unpacked layer, so nothing is
+        extracted again.  If the layer exists already, the snapshot is removed instead.
+        """
+        chain_id = diff_id if parent_chain is None else dg.of_bytes(
+            f"{parent_chain} {diff_id}".encode())
+        with self.db.transaction():
+            if self.has_layer(chain_id):
+                self.snapshotter.remove(active_key)
+                return chain_id
+            self.snapshotter.commit(chain_id, active_key)
+            self.db.execute(
+                "INSERT INTO layers (chain_id, diff_id, parent, size, tar_size, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (chain_id, diff_id, parent_chain, size, tar_size,
+                                               chain_id))
+        return chain_id
+
+    def create_image(self, config: ImageConfig, layers: list[LayerRecord], tags: list[str],
+                     parent: str = "") -> tuple[ImageRecord, list[str]]:
+        """Write config and manifest for an image made here (build, commit) and record it.
+
+        ``layers`` are already unpacked (``commit_layer``) and their blobs stored.
+        ``config`` gets its ``rootfs.diff_ids`` from ``layers``.
+        """
+        from hull.oci import mediatypes as mt
+        from hull.oci.descriptor import Descriptor
+        from hull.oci.manifest import Manifest
+
+        config.diff_ids = [layer.diff_id for layer in layers]
+        config_bytes = config.to_bytes()
+        config_desc = self.content.put_bytes(config_bytes, mt.OCI_CONFIG)
+        manifest = Manifest(
+            config=config_desc,
+            layers=tuple(Descriptor(layer.blob_media_type, layer.blob_digest, layer.blob_size)
+                         for layer in layers))
+        manifest_bytes = manifest.to_bytes()
+        manifest_desc = self.content.put_bytes(manifest_bytes, mt.OCI_MANIFEST)
+        image, displaced = self.add(
+            config_digest=config_desc.digest, created=config.created,
+            manifest_digest=manifest_desc.digest, manifest_media_type=mt.OCI_MANIFEST,
+            layers=layers, tags=tags)
+        if parent:
+            with self.db.transaction():
+                self.db.execute("UPDATE images SET parent = ? WHERE id = ? AND parent = ''",
+                                (parent, image.id))
+        return image, displaced
 
     # ---- changing ------------------------------------------------------------------------
 
