@@ -27,6 +27,21 @@ COMMANDS: dict[str, str] = {
     "load": "hull.cli.commands.image:load",
     "inspect": "hull.cli.commands.inspect:inspect",
     "registry": "hull.cli.commands.registry:registry_group",
+    "run": "hull.cli.commands.container_run:run",
+    "create": "hull.cli.commands.container_run:create",
+    "start": "hull.cli.commands.container:start",
+    "stop": "hull.cli.commands.container:stop",
+    "restart": "hull.cli.commands.container:restart",
+    "kill": "hull.cli.commands.container:kill",
+    "pause": "hull.cli.commands.container:pause",
+    "unpause": "hull.cli.commands.container:unpause",
+    "wait": "hull.cli.commands.container:wait",
+    "rm": "hull.cli.commands.container:rm",
+    "rename": "hull.cli.commands.container:rename",
+    "top": "hull.cli.commands.container:top",
+    "logs": "hull.cli.commands.container:logs",
+    "ps": "hull.cli.commands.container_ps:ps",
+    "container": "hull.cli.commands.container:container_group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}

@@ -326,12 +326,26 @@ class ContainerService:
 
                 release(c.runtime_name, paths)
                 raise
-            from hull.shim.launch import launch
-
-            sock = launch(plan, attach, keep=self.engine, close=(lock,))
+            sock = self._launch(plan, attach, lock)
         finally:
             os.close(lock)
         return self._await_start(c, sock)
+
+    def _launch(self, plan: Any, attach: bool, lock: int) -> socket.socket:
+        """Fork the shim with no SQLite connection open in this process.
+
+        SQLite keeps per-process lock and shared-memory bookkeeping in memory; a forked child
+        that inherited it and opened its own connection would commit where other processes
+        cannot see it.  So the CLI's connection is closed around the fork and reopened.
+        """
+        from hull.shim.launch import launch
+
+        db = self.engine.db
+        db.close()
+        try:
+            return launch(plan, attach, keep=self.engine, close=(lock,))
+        finally:
+            type(db).__init__(db, db.path)  # reconnect (the schema is already current)
 
     def _prepare(self, c: Container, paths: ContainerPaths,
                  console_size: tuple[int, int] | None) -> Any:

@@ -1,0 +1,84 @@
+"""Docker's json-file log driver format: one JSON object per line of output.
+
+``{"log":"hello\\n","stream":"stdout","time":"2024-01-02T15:04:05.123456789Z"}``.  Output is
+cut at newlines; a line longer than 16 KiB is written in 16 KiB pieces (as Docker does) and a
+last line without a newline is written as it is when the stream ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+MAX_LINE = 16 * 1024
+_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def _now() -> str:
+    ns = time.time_ns()
+    secs, frac = divmod(ns, 1_000_000_000)
+    digits = f"{frac:09d}".rstrip("0")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + \
+        ("." + digits if digits else "") + "Z"
+
+
+def encode(line: bytes, stream: str, when: str | None = None) -> bytes:
+    text = json.dumps(line.decode("utf-8", errors="replace"), ensure_ascii=False)
+    return (f'{{"log":{text.translate(_ESCAPES)},"stream":"{stream}",'
+            f'"time":"{when or _now()}"}}\n').encode()
+
+
+class JsonLog:
+    """Appends the output of one container run to its json-file log."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        self._pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    def write(self, stream: str, data: bytes) -> None:
+        buf = self._pending[stream] + data
+        out = []
+        when = _now()
+        while True:
+            cut = buf.find(b"\n")
+            if cut < 0 or cut >= MAX_LINE:
+                if len(buf) >= MAX_LINE:
+                    out.append(encode(buf[:MAX_LINE], stream, when))
+                    buf = buf[MAX_LINE:]
+                    continue
+                break
+            out.append(encode(buf[:cut + 1], stream, when))
+            buf = buf[cut + 1:]
+        self._pending[stream] = buf
+        if out:
+            os.write(self.fd, b"".join(out))
+
+    def flush(self, stream: str) -> None:
+        """The stream ended: write what is left of its last line."""
+        rest = self._pending[stream]
+        self._pending[stream] = b""
+        if rest:
+            os.write(self.fd, encode(rest, stream))
+
+    def close(self) -> None:
+        for stream in self._pending:
+            self.flush(stream)
+        os.close(self.fd)
+
+
+def read_log(path: str) -> list[tuple[str, str, str]]:
+    """(stream, text, time) of every entry in a json-file log (missing file: none)."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                out.append((entry.get("stream", "stdout"), entry.get("log", ""),
+                            entry.get("time", "")))
+    except FileNotFoundError:
+        pass
+    return out

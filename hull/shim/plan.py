@@ -1,0 +1,20 @@
+"""What a shim needs to know to run one container, decided by the engine before the fork."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hull.engine.container_paths import ContainerPaths
+
+
+@dataclass(frozen=True)
+class ShimPlan:
+    container_id: str
+    paths: ContainerPaths
+    db_path: str
+    snapshotter: str          # backend name, for removing the writable layer on --rm
+    runtime: str              # "builtin", "runc" or "crun"
+    tty: bool = False
+    open_stdin: bool = False
+    stdin_once: bool = False
+    auto_remove: bool = False

@@ -1,0 +1,51 @@
+"""The shim's wire format, shared by the shim and its clients (the CLI, later the API).
+
+Every message is a frame: an 8-byte header (kind, three zero bytes, big-endian length) and a
+payload, the layout of Docker's multiplexed attach stream, so stdout and stderr stay apart.
+Kinds 1 and 2 carry output; the others carry small JSON documents or stdin bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+
+STDIN, STDOUT, STDERR = 0, 1, 2
+ERROR = 3      # shim -> client: {"message", "exit_code"}: the container could not start
+STARTED = 4    # shim -> client: {"pid"}: the container's process runs
+EXIT = 5       # shim -> client: {"ExitCode", "OOMKilled", "Removed"}: all done
+REQUEST = 6    # client -> shim: {"op": "attach", "stdin": bool, "logs": bool} or {"op": "wait"}
+SIGNAL = 7     # client -> shim: {"signal": n}: forward a signal to the container
+CLOSE_STDIN = 8  # client -> shim: the client's stdin ended
+
+HEADER = struct.Struct(">BxxxI")
+MAX_FRAME = 1 << 24
+
+
+def frame(kind: int, payload: bytes = b"") -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def json_frame(kind: int, doc: dict) -> bytes:
+    return frame(kind, json.dumps(doc).encode())
+
+
+class FrameReader:
+    """Incremental parser: feed bytes, iterate complete (kind, payload) frames."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        self._buf += data
+        while len(self._buf) >= HEADER.size:
+            kind, size = HEADER.unpack_from(self._buf)
+            if size > MAX_FRAME:
+                raise ValueError(f"frame of {size} bytes is too large")
+            end = HEADER.size + size
+            if len(self._buf) < end:
+                return
+            payload = bytes(self._buf[HEADER.size:end])
+            del self._buf[:end]
+            yield kind, payload
