@@ -331,3 +331,24 @@ def test_unsupported_entry_type_is_refused(target: Path) -> None:
 def test_describe_sees_what_apply_wrote(target: Path) -> None:
     apply([file("a", b"x", mode=0o600)], target)
     assert describe(str(target))["a"][1] == 0o600
+
+
+def test_gnu_tar_posix_archive_with_xattrs_applies_exactly(tmp_path: Path, target: Path) -> None:
+    src = tmp_path / "src"
+    (src / "dir" / ("deep-" + "x" * 120)).mkdir(parents=True)
+    (src / "dir" / "file").write_bytes(os.urandom(70_000))
+    os.chown(src / "dir" / "file", 12, 34)
+    os.setxattr(src / "dir" / "file", "user.origin", b"gnu tar")
+    os.setxattr(src / "dir" / "file", "security.capability", CAPABILITY)
+    os.link(src / "dir" / "file", src / "dir" / "hard")
+    (src / "dir" / "sym").symlink_to("file")
+    os.mkfifo(src / "fifo")
+    os.utime(src / "dir" / "file", ns=(1_600_000_000_000_000_000, 1_650_000_000_123_456_789))
+    archive = tmp_path / "gnu.tar"
+    subprocess.run(["tar", "--xattrs", "--xattrs-include=*", "--format=posix", "-cf",
+                    str(archive), "-C", str(src), "."], check=True)
+    with open(archive, "rb") as f:
+        apply_layer(f, str(target), "delete")
+    expected, got = describe(str(src)), describe(str(target))
+    assert got == expected
+    assert os.stat(target / "dir" / "file").st_mtime_ns == 1_650_000_000_123_456_789

@@ -98,3 +98,14 @@ def test_compression_levels_are_checked() -> None:
         gzip_compress_stream(io.BytesIO(b""), io.BytesIO(), level=9)
     with pytest.raises(InvalidArgument):
         zstd_compress_stream(io.BytesIO(b""), io.BytesIO(), level=0)
+
+
+def test_importing_the_package_loads_no_codec() -> None:
+    import sys
+
+    code = ("import sys, hull.archive; "
+            "print(sorted(m for m in ('isal', 'zstandard', 'ctypes', 'hull.archive.apply') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
