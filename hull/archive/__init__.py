@@ -4,6 +4,7 @@
 - :mod:`~hull.archive.apply`: safe extraction with overlay or deleting whiteouts.
 - :mod:`~hull.archive.diff`: overlay upperdir or tree comparison -> canonical layer tar,
   ``docker diff``-style change lists, whole-tree export.
+- :mod:`~hull.archive.layerblob`: a layer blob in one pass, with diff id, digest and size.
 - :mod:`~hull.archive.tarformat`, :mod:`~hull.archive.reader`,
   :mod:`~hull.archive.writer`: the tar format itself.
 
@@ -25,6 +26,7 @@ _EXPORTS = {
     "write_tree_diff": "diff",
     "write_tree": "diff",
     "changes": "diff",
+    "write_layer_blob": "layerblob",
 }
 
 __all__ = sorted(_EXPORTS)

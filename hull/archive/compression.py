@@ -164,28 +164,89 @@ def open_layer(stream: BinaryIO) -> BinaryIO:
     return source  # type: ignore[return-value]
 
 
-def gzip_compress_stream(src: BinaryIO, dst: BinaryIO, level: int = 1) -> None:
-    """Gzip ``src`` into ``dst`` with isal.  The output is deterministic (no name, mtime 0),
-    so the same layer always gets the same compressed digest."""
-    from isal import isal_zlib
+class CompressingWriter:
+    """A write-only stream that compresses into ``sink``; :meth:`finish` ends the stream.
 
-    if not isal_zlib.ISAL_BEST_SPEED <= level <= isal_zlib.ISAL_BEST_COMPRESSION:
-        raise InvalidArgument(f"gzip level must be between {isal_zlib.ISAL_BEST_SPEED} and "
-                              f"{isal_zlib.ISAL_BEST_COMPRESSION}, not {level}")
-    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
+    The compressor is always fed whole blocks of exactly CHUNK bytes: isal's output
+    depends on how its input is split, and the same tar must give the same compressed
+    digest whether it comes from a file, a pipe or a tar writer.  Output carries no
+    name and mtime 0; zstd frames carry a checksum so that damage is detected.
+    """
+
+    def __init__(self, sink: BinaryIO, compression: Literal["gzip", "zstd"],
+                 level: int | None = None) -> None:
+        self._sink = sink
+        self._pending = bytearray()
+        if compression == "gzip":
+            from isal import isal_zlib
+
+            level = 1 if level is None else level
+            if not isal_zlib.ISAL_BEST_SPEED <= level <= isal_zlib.ISAL_BEST_COMPRESSION:
+                raise InvalidArgument(f"gzip level must be between {isal_zlib.ISAL_BEST_SPEED} "
+                                      f"and {isal_zlib.ISAL_BEST_COMPRESSION}, not {level}")
+            self._compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED,
+                                                     16 + isal_zlib.MAX_WBITS)
+        elif compression == "zstd":
+            import zstandard
+
+            level = 3 if level is None else level
+            if not 1 <= level <= 22:
+                raise InvalidArgument(f"zstd level must be between 1 and 22, not {level}")
+            self._compressor = zstandard.ZstdCompressor(
+                level=level, write_checksum=True).compressobj()
+        else:
+            raise InvalidArgument(f"unknown compression {compression!r}: use gzip or zstd")
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        if self._pending:
+            take = min(CHUNK - len(self._pending), size)
+            self._pending += view[:take]
+            view = view[take:]
+            if len(self._pending) < CHUNK:
+                return size
+            self._emit(self._pending)
+            self._pending = bytearray()
+        while len(view) >= CHUNK:
+            self._emit(view[:CHUNK])
+            view = view[CHUNK:]
+        self._pending += view
+        return size
+
+    def _emit(self, block: bytes | bytearray | memoryview) -> None:
+        out = self._compressor.compress(block)
+        if out:
+            self._sink.write(out)
+
+    def finish(self) -> None:
+        if self._pending:
+            self._emit(self._pending)
+            self._pending = bytearray()
+        self._sink.write(self._compressor.flush())
+
+
+def _compress_stream(src: BinaryIO, dst: BinaryIO, compression: Literal["gzip", "zstd"],
+                     level: int) -> None:
+    writer = CompressingWriter(dst, compression, level)
     while chunk := src.read(CHUNK):
-        dst.write(compressor.compress(chunk))
-    dst.write(compressor.flush())
+        writer.write(chunk)
+    writer.finish()
+
+
+def gzip_compress_stream(src: BinaryIO, dst: BinaryIO, level: int = 1) -> None:
+    """Gzip ``src`` into ``dst`` with isal (levels 0-3).  Deterministic: the same bytes in
+    give the same bytes out, so a layer always gets the same compressed digest."""
+    _compress_stream(src, dst, "gzip", level)
 
 
 def zstd_compress_stream(src: BinaryIO, dst: BinaryIO, level: int = 3) -> None:
-    """Compress ``src`` into ``dst`` as one zstd frame with a content checksum, so damage
-    is detected on reading (deterministic for a given level)."""
-    import zstandard
-
-    if not 1 <= level <= 22:
-        raise InvalidArgument(f"zstd level must be between 1 and 22, not {level}")
-    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
-    with compressor.stream_writer(dst, closefd=False) as writer:
-        while chunk := src.read(CHUNK):
-            writer.write(chunk)
+    """Compress ``src`` into ``dst`` as one zstd frame with a content checksum (so damage is
+    detected on reading); deterministic for a given level."""
+    _compress_stream(src, dst, "zstd", level)

@@ -109,3 +109,30 @@ def test_importing_the_package_loads_no_codec() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _Dribble(io.RawIOBase):
+    """Returns data in small, uneven pieces, like a pipe under load."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._step = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        self._step = self._step % 7 + 1
+        count = min(len(buffer), self._step * 9973, len(self._data))
+        buffer[:count] = self._data[:count]
+        self._data = self._data[count:]
+        return count
+
+
+@pytest.mark.parametrize("compress", [gzip_compress_stream, zstd_compress_stream],
+                         ids=["gzip", "zstd"])
+def test_output_does_not_depend_on_how_input_arrives(compress) -> None:  # type: ignore[no-untyped-def]
+    whole, dribbled = io.BytesIO(), io.BytesIO()
+    compress(io.BytesIO(PAYLOAD), whole)
+    compress(_Dribble(PAYLOAD), dribbled)
+    assert whole.getvalue() == dribbled.getvalue()
