@@ -40,3 +40,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 ln -sf "$PWD/.venv/bin/hull" /usr/local/bin/hull
+# Byte-compile hull itself so start-up never recompiles (even where the environment
+# sets PYTHONDONTWRITEBYTECODE).
+.venv/bin/python -m compileall -q hull >/dev/null
