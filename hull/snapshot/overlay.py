@@ -44,8 +44,14 @@ class OverlaySnapshotter(DirectorySnapshotter):
         super().__init__(root, db)
         # Inode index off: an upperdir must stay usable over a different set of lowers
         # (containerd does the same); only where the kernel knows the option.
-        self._extra_options: tuple[str, ...] = (
-            ("index=off",) if os.path.exists(INDEX_PARAMETER) else ())
+        # Layer diffs are read straight from upperdirs, so the upperdir must hold whole
+        # files and real renames: no metadata-only copy-up, no redirects.
+        params = os.path.dirname(INDEX_PARAMETER)
+        self._extra_options: tuple[str, ...] = tuple(
+            option for option, parameter in (("index=off", "index"),
+                                             ("redirect_dir=off", "redirect_dir"),
+                                             ("metacopy=off", "metacopy"))
+            if os.path.exists(os.path.join(params, parameter)))
 
     def _populate(self, record: SnapshotRecord, staged: Staging | None) -> None:
         os.mkdir(self.fs_dir(record.id))
