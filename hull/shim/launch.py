@@ -5,9 +5,6 @@ cheapest way to get a monitor.  The double fork plus ``setsid`` makes the shim a
 its own session: killing the CLI, its terminal or its process group leaves it alone.  The
 CLI keeps one end of a socket pair; the shim reports "started" or the start error on it and,
 for an attached run, streams the container's output over it.
-
-After the container started, :func:`trim_memory` drops what the shim no longer needs (the
-CLI's modules, caches, freed heap) so each running container costs little memory.
 """
 
 from __future__ import annotations
@@ -24,20 +21,6 @@ if TYPE_CHECKING:
 #: Objects inherited from the CLI that must never be finalised in the shim (an SQLite
 #: connection closed in a forked child can disturb the parent's locks).
 _KEEP: list[object] = []
-
-#: Module prefixes the shim still uses after start (teardown, database, removal).
-_SHIM_MODULES = (
-    "hull.shim", "hull.runtime", "hull.errors", "hull.state", "hull.snapshot",
-    "hull.engine.container_", "hull.oci.runtime_spec", "hull.digest",
-)
-#: Packages of the CLI that the shim never needs again.
-_DROP_PREFIXES = (
-    "click", "hull.cli", "hull.image", "hull.transports", "hull.archive", "hull.build",
-    "hull.content", "hull.template", "hull.registry", "hull.oci.seccomp_profile",
-    "hull.engine.images", "hull.engine.containers", "hull.reference", "pyseccomp", "isal",
-    "zstandard", "rich", "aiohttp", "tarfile", "zipfile", "email", "http", "argparse",
-    "inspect", "pydoc", "textwrap", "gettext", "shutil_",
-)
 
 
 def launch(plan: ShimPlan, attached: bool, keep: object = None,
@@ -81,16 +64,14 @@ def _become_shim(plan: ShimPlan, ctl: socket.socket, other: socket.socket, attac
 
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
-        from hull.shim.monitor import Monitor
+        from hull.shim.starter import run_shim
 
-        Monitor(plan, ctl, attached).run()
+        run_shim(plan, ctl, attached)
     except BaseException as e:  # last resort: tell the CLI and leave a trace
         code = 1
-        with contextlib.suppress(Exception):
-            import traceback
+        from hull.shim.monitor import log_crash
 
-            with open(os.path.join(plan.paths.dir, "shim-error.log"), "a") as f:
-                traceback.print_exc(file=f)
+        log_crash(plan.paths.dir)
         with contextlib.suppress(Exception):
             from hull.shim import protocol as proto
 
@@ -106,26 +87,3 @@ def _detach_stdio() -> None:
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
-
-
-def trim_memory() -> None:
-    """Give back the memory of everything the shim no longer needs."""
-    import gc
-
-    for name in list(sys.modules):
-        if name.startswith(_DROP_PREFIXES) and not name.startswith(_SHIM_MODULES):
-            del sys.modules[name]
-    for name, module in list(sys.modules.items()):
-        if name.startswith("hull.") and not name.startswith(_SHIM_MODULES) and \
-                module is not None and name not in ("hull.config", "hull.engine"):
-            with contextlib.suppress(Exception):
-                del sys.modules[name]
-    import linecache
-
-    linecache.clearcache()
-    sys.modules.pop("__main__", None)
-    gc.collect()
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)

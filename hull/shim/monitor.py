@@ -1,51 +1,43 @@
-"""The shim's life: start the container, pump its output, wait for its end, clean up.
+"""The shim's event loop: pump a container's output, serve attach clients, wait for its end.
 
-Runs in a detached process forked from the CLI (see :mod:`hull.shim.launch`).  It is the
-container init's parent (directly for the builtin runtime; as child subreaper for runc and
-crun, whose init is re-parented to it), so it learns the exit status from the kernel, not
-by polling.  One event loop (epoll) watches: a pidfd of init, the container's stdout/stderr
-pipes (or its pty), the attach socket and the connected clients.
+The loop runs first in the process forked from the CLI (right after the container started,
+see :mod:`hull.shim.starter`).  Short-lived containers finish there.  A container still
+running after :data:`HANDOVER_AFTER` seconds gets a lean monitor: the shim re-executes a
+bare interpreter (``python -I -S``) that imports only this module, and passes its open
+descriptors and buffers over a memfd.  The pid stays the same (the container's init stays
+its child) and the CLI's memory is gone, so a waiting container costs a few megabytes.
+
+So this module must stay light: no json, socket, selectors or typing at import time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import json
 import os
-import selectors
-import socket
+import select
+import sys
 import time
-from typing import TYPE_CHECKING
 
-from hull.errors import HullError
 from hull.shim import protocol as proto
+from hull.shim.jsonlog import JsonLog
 
-if TYPE_CHECKING:
-    from hull.engine.container_store import ContainerStore
-    from hull.runtime.base import Runtime
-    from hull.shim.plan import ShimPlan
-
-PR_SET_CHILD_SUBREAPER = 36
-EXIT_START_FAILED = 128   # Docker records this for start failures other than 126/127
+HANDOVER_AFTER = 0.2      # seconds a container may run before the shim slims down
 DRAIN_AFTER_EXIT = 2.0    # seconds to keep reading output after init exited
 CLIENT_SEND_TIMEOUT = 10.0
+_IN = select.EPOLLIN
+_OUT = select.EPOLLOUT
 
 
-def process_start_time(pid: int) -> int:
-    """Start time (clock ticks) of ``pid``: with the pid it names one process for good."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return 0
-    return int(raw[raw.rindex(b")") + 2:].split()[19])
+def _socket_of(fd: int):  # type: ignore[no-untyped-def]
+    import _socket
+
+    return _socket.socket(fileno=fd)
 
 
 class Client:
     """A connected client: the launching CLI, an attacher or a waiter."""
 
-    def __init__(self, sock: socket.socket, output: bool = False, stdin: bool = False) -> None:
+    def __init__(self, sock, output: bool = False, stdin: bool = False) -> None:  # type: ignore[no-untyped-def]
         self.sock = sock
         self.reader = proto.FrameReader()
         self.output = output
@@ -61,192 +53,73 @@ class Client:
 
 
 class Monitor:
-    def __init__(self, plan: ShimPlan, ctl: socket.socket, attached: bool) -> None:
-        self.plan = plan
-        self.paths = plan.paths
-        self.sel = selectors.DefaultSelector()
-        self.clients: list[Client] = [Client(ctl, output=attached, stdin=attached
-                                             and plan.open_stdin)]
-        self.stdin_fd: int | None = None
-        self.stdin_pending = b""
-        self.outputs: dict[int, str] = {}
-        self.pid = 0
+    """Everything the loop needs, as plain values so it can cross an exec."""
+
+    def __init__(self, spec: dict, pid: int, pidfd: int, log: JsonLog,
+                 outputs: dict[int, str], stdin_fd: int | None, listener, clients: list[Client],  # type: ignore[no-untyped-def]
+                 stdin_pending: bytes = b"", stdin_closing: bool = False) -> None:
+        self.spec = spec
+        self.pid = pid
+        self.pidfd = pidfd
+        self.log = log
+        self.outputs = outputs
+        self.stdin_fd = stdin_fd
+        self.stdin_pending = stdin_pending
+        self.stdin_closing = stdin_closing
+        self.listener = listener
+        self.clients = clients
         self.status: int | None = None
         self.exited_at = 0.0
-        self.store: ContainerStore | None = None
-        self.runtime: Runtime | None = None
-        self.listener: socket.socket | None = None
-        self.log = None
+        self.epoll = select.epoll()
+        self.handlers: dict[int, object] = {}
+        self._watch(pidfd, "pid")
+        for fd in outputs:
+            os.set_blocking(fd, False)
+            self._watch(fd, "out")
+        self._watch(listener.fileno(), "listen")
+        for client in clients:
+            self._watch(client.sock.fileno(), client)
+        if stdin_pending and stdin_fd is not None:
+            self._watch(stdin_fd, "stdin", _OUT)
 
-    # ---- start ---------------------------------------------------------------------------
+    def _watch(self, fd: int, what: object, events: int = _IN) -> None:
+        self.handlers[fd] = what
+        self.epoll.register(fd, events)
 
-    def run(self) -> None:
-        from hull.runtime import syscalls as sc
-
-        sc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-        try:
-            self._start()
-        except HullError as e:
-            self._failed(str(e), e.exit_code)
-            return
-        except Exception as e:  # report instead of dying silently; the CLI prints it
-            self._failed(f"{type(e).__name__}: {e}", 125)
-            return
-        from hull.shim.launch import trim_memory
-
-        trim_memory()
-        self._loop()
-        self._finish()
-
-    def _open_store(self) -> ContainerStore:
-        from hull.engine.container_store import ContainerStore
-        from hull.state.db import Database
-
-        return ContainerStore(Database(self.plan.db_path))
-
-    def _start(self) -> None:
-        from hull.runtime import Stdio, get_runtime
-        from hull.shim.jsonlog import JsonLog
-
-        plan, paths = self.plan, self.paths
-        self.store = self._open_store()
-        shim = {"ShimPid": os.getpid(), "ShimStart": process_start_time(os.getpid())}
-        self.store.update(plan.container_id, lambda c: c.hull.update(shim))
-        self.runtime = get_runtime(plan.runtime, paths.runtime_root)
-        self.log = JsonLog(paths.log)
-        self._listen()
-        child_ends: list[int] = []
-        console = None
-        try:
-            if plan.tty:
-                console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(paths.console_socket)
-                console.bind(paths.console_socket)
-                console.listen(1)
-                null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-                child_ends.append(null)
-                stdio = Stdio(null, null, null)
-            else:
-                out_r, out_w = os.pipe2(os.O_CLOEXEC)
-                err_r, err_w = os.pipe2(os.O_CLOEXEC)
-                self.outputs = {out_r: "stdout", err_r: "stderr"}
-                child_ends += [out_w, err_w]
-                if plan.open_stdin:
-                    in_r, in_w = os.pipe2(os.O_CLOEXEC)
-                    child_ends.append(in_r)
-                    self.stdin_fd = in_w
-                else:
-                    in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-                    child_ends.append(in_r)
-                stdio = Stdio(in_r, out_w, err_w)
-            self.pid = self.runtime.create(plan.container_id, paths.bundle, stdio,
-                                           console_socket=paths.console_socket if console
-                                           else None)
-        finally:
-            for fd in child_ends:
-                os.close(fd)
-        if console is not None:
-            master = self._receive_master(console)
-            self.outputs = {master: "stdout"}
-            self.stdin_fd = master if plan.open_stdin else None
-        self.pidfd = os.pidfd_open(self.pid)
-        self.runtime.start(plan.container_id)
-        self._record_started()
-        self.clients[0].send(proto.json_frame(proto.STARTED, {"pid": self.pid}))
-
-    def _receive_master(self, console: socket.socket) -> int:
-        console.settimeout(10)
-        try:
-            conn, _ = console.accept()
-            with conn:
-                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
-        finally:
-            console.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.paths.console_socket)
-        if not fds:
-            raise HullError("the runtime sent no terminal", 125)
-        os.set_blocking(fds[0], True)
-        return fds[0]
-
-    def _listen(self) -> None:
-        path = self.paths.attach_socket
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(16)
-        self.listener = sock
-
-    def _record_started(self) -> None:
-        from hull.engine.container_model import RUNNING, rfc3339_nano
-
-        pid = self.pid
-
-        def started(c):  # type: ignore[no-untyped-def]
-            c.state.update(Status=RUNNING, Running=True, Paused=False, Restarting=False,
-                           OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
-                           StartedAt=rfc3339_nano())
-
-        assert self.store is not None
-        self.store.update(self.plan.container_id, started)
-
-    def _failed(self, message: str, code: int) -> None:
-        """The container could not start: record why, clean up, tell the CLI."""
-        from hull.engine.container_teardown import release
-
-        exit_code = code if code in (126, 127) else EXIT_START_FAILED
-        with contextlib.suppress(Exception):
-            release(self.plan.runtime, self.paths)
-        removed = False
-        with contextlib.suppress(Exception):
-            store = self.store or self._open_store()
-
-            def failed(c):  # type: ignore[no-untyped-def]
-                c.state.update(Running=False, Pid=0, ExitCode=exit_code, Error=message)
-                c.hull["ShimPid"] = 0
-
-            store.update(self.plan.container_id, failed)
-            if self.plan.auto_remove:
-                self._remove(store)
-                removed = True
-        self.clients[0].send(proto.json_frame(proto.ERROR, {
-            "message": message, "exit_code": code if code in (126, 127) else 125,
-            "removed": removed}))
-        self._close_clients()
+    def _unwatch(self, fd: int) -> None:
+        if self.handlers.pop(fd, None) is not None:
+            try:
+                self.epoll.unregister(fd)
+            except OSError:
+                pass
 
     # ---- the loop ------------------------------------------------------------------------
 
-    def _loop(self) -> None:
-        sel = self.sel
-        sel.register(self.pidfd, selectors.EVENT_READ, "pid")
-        for fd in self.outputs:
-            os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ, "out")
-        assert self.listener is not None
-        sel.register(self.listener, selectors.EVENT_READ, "listen")
-        for client in self.clients:
-            sel.register(client.sock, selectors.EVENT_READ, client)
+    def loop(self, until: float | None = None) -> bool:
+        """Run until the container exited and its output drained (True) or ``until``."""
         while True:
+            now = time.monotonic()
             if self.status is not None:
-                if not self.outputs or time.monotonic() - self.exited_at > DRAIN_AFTER_EXIT:
-                    return
-                timeout: float | None = 0.1
+                if not self.outputs or now - self.exited_at > DRAIN_AFTER_EXIT:
+                    return True
+                timeout = 0.1
+            elif until is not None:
+                if now >= until:
+                    return False
+                timeout = until - now
             else:
-                timeout = None
-            for key, _ in sel.select(timeout):
-                what = key.data
+                timeout = -1
+            for fd, _ in self.epoll.poll(timeout):
+                what = self.handlers.get(fd)
                 if what == "pid":
                     self._reap()
                 elif what == "out":
-                    self._pump(key.fd)
+                    self._pump(fd)
                 elif what == "listen":
                     self._accept()
                 elif what == "stdin":
                     self._flush_stdin()
-                else:
+                elif isinstance(what, Client):
                     self._from_client(what)
 
     def _reap(self) -> None:
@@ -256,13 +129,12 @@ class Monitor:
             pid, status = self.pid, 255 << 8
         if pid == 0:
             return
-        self.status = os.waitstatus_to_exitcode(status)
-        if self.status < 0:
-            self.status = 128 - self.status
+        code = os.waitstatus_to_exitcode(status)
+        self.status = 128 - code if code < 0 else code
         self.exited_at = time.monotonic()
-        self.sel.unregister(self.pidfd)
+        self._unwatch(self.pidfd)
         os.close(self.pidfd)
-        while True:  # adopted orphans (runc's init helpers) are ours to reap too
+        while True:  # adopted orphans are ours to reap too
             try:
                 if os.waitpid(-1, os.WNOHANG)[0] == 0:
                     break
@@ -279,9 +151,8 @@ class Monitor:
                 raise
             data = b""
         stream = self.outputs[fd]
-        assert self.log is not None
         if not data:
-            self.sel.unregister(fd)
+            self._unwatch(fd)
             del self.outputs[fd]
             self.log.flush(stream)
             if fd != self.stdin_fd:
@@ -294,11 +165,13 @@ class Monitor:
                 self._drop(client)
 
     def _accept(self) -> None:
-        assert self.listener is not None
-        sock, _ = self.listener.accept()
-        client = Client(sock)
+        try:
+            fd, _ = self.listener._accept()
+        except OSError:
+            return
+        client = Client(_socket_of(fd))
         self.clients.append(client)
-        self.sel.register(sock, selectors.EVENT_READ, client)
+        self._watch(fd, client)
 
     def _from_client(self, client: Client) -> None:
         try:
@@ -319,25 +192,32 @@ class Monitor:
             elif kind == proto.CLOSE_STDIN and client.stdin:
                 self._close_stdin()
             elif kind == proto.REQUEST:
-                self._request(client, json.loads(payload or b"{}"))
+                request = proto.parse_json(payload)
+                if request.get("op") == "attach":
+                    client.output = True
+                    client.stdin = bool(request.get("stdin")) and self.stdin_fd is not None
+                # "wait": nothing to do now; every client gets the EXIT frame at the end
             elif kind == proto.SIGNAL:
-                with contextlib.suppress(HullError, OSError, ValueError):
-                    assert self.runtime is not None
-                    self.runtime.kill(self.plan.container_id, int(json.loads(payload)["signal"]))
+                self._signal(int(proto.parse_json(payload).get("signal", 0)))
 
-    def _request(self, client: Client, request: dict) -> None:
-        if request.get("op") == "attach":
-            client.output = bool(request.get("stdout", True) or request.get("stderr", True))
-            client.stdin = bool(request.get("stdin")) and self.stdin_fd is not None
-        # "wait": nothing to do now; every client gets the EXIT frame at the end
+    def _signal(self, signum: int) -> None:
+        from hull.errors import HullError
+
+        try:
+            from hull.runtime import get_runtime
+
+            runtime = get_runtime(self.spec["runtime"],
+                                  os.path.join(self.spec["run_root"], "runtime"))
+            runtime.kill(self.spec["id"], signum)
+        except (HullError, OSError, ValueError):
+            pass
 
     def _drop(self, client: Client) -> None:
         if client in self.clients:
             self.clients.remove(client)
-            with contextlib.suppress(KeyError, ValueError):
-                self.sel.unregister(client.sock)
+            self._unwatch(client.sock.fileno())
             client.sock.close()
-            if client.stdin and self.plan.stdin_once and not self.plan.tty:
+            if client.stdin and self.spec["stdin_once"] and not self.spec["tty"]:
                 self._close_stdin()
 
     def _to_stdin(self, data: bytes) -> None:
@@ -355,82 +235,135 @@ class Monitor:
             data = data[written:]
             if not data:
                 return
-            self.sel.register(self.stdin_fd, selectors.EVENT_WRITE, "stdin")
+            if not self.spec["tty"]:
+                self._watch(self.stdin_fd, "stdin", _OUT)
         self.stdin_pending += data
 
     def _flush_stdin(self) -> None:
-        assert self.stdin_fd is not None
+        if self.stdin_fd is None:
+            return
         try:
             written = os.write(self.stdin_fd, self.stdin_pending)
         except BlockingIOError:
             return
         except OSError:
+            self.stdin_pending = b""
             self._close_stdin()
             return
         self.stdin_pending = self.stdin_pending[written:]
         if not self.stdin_pending:
-            self.sel.unregister(self.stdin_fd)
+            self._unwatch(self.stdin_fd)
             if self.stdin_closing:
                 self._close_stdin()
 
-    stdin_closing = False
-
     def _close_stdin(self) -> None:
-        if self.stdin_fd is None or self.plan.tty:
+        if self.stdin_fd is None or self.spec["tty"]:
             return
         if self.stdin_pending:
             self.stdin_closing = True
             return
-        with contextlib.suppress(KeyError, ValueError):
-            self.sel.unregister(self.stdin_fd)
+        self._unwatch(self.stdin_fd)
         os.close(self.stdin_fd)
         self.stdin_fd = None
 
     # ---- the end -------------------------------------------------------------------------
 
-    def _finish(self) -> None:
-        from hull.engine.container_model import EXITED, rfc3339_nano
-        from hull.engine.container_teardown import oom_killed, release
+    def finish(self) -> None:
+        """Record the exit, release everything, tell every client the exit code."""
+        from hull.shim.finish import finish_container
 
-        plan = self.plan
-        assert self.log is not None and self.store is not None
         self.log.close()
-        oom = oom_killed(plan.runtime, self.paths)
-        release(plan.runtime, self.paths)
-
         code = self.status if self.status is not None else 255
-        finished = rfc3339_nano()
-
-        def exited(c):  # type: ignore[no-untyped-def]
-            c.state.update(Status=EXITED, Running=False, Paused=False, Pid=0, ExitCode=code,
-                           OOMKilled=oom, FinishedAt=finished)
-            c.hull["ShimPid"] = 0
-
-        removed = False
-        try:
-            self.store.update(plan.container_id, exited)
-            if plan.auto_remove:
-                self._remove(self.store)
-                removed = True
-        except HullError:
-            pass
-        packet = proto.json_frame(proto.EXIT, {"ExitCode": code, "OOMKilled": oom,
-                                               "Removed": removed})
+        result = finish_container(self.spec, code)
+        packet = proto.json_frame(proto.EXIT, {"ExitCode": code, **result})
         for client in list(self.clients):
             client.send(packet)
-        self._close_clients()
+        self.close_clients()
 
-    def _remove(self, store: ContainerStore) -> None:
-        from hull.engine.container_teardown import discard
-
-        discard(store, self.paths, self.plan.snapshotter)
-
-    def _close_clients(self) -> None:
+    def close_clients(self) -> None:
         for client in self.clients:
-            with contextlib.suppress(OSError):
+            try:
                 client.sock.close()
+            except OSError:
+                pass
         self.clients = []
-        if self.listener is not None:
-            self.listener.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.paths.attach_socket)
+        self.listener.close()
+        try:
+            os.unlink(os.path.join(self.spec["bundle"], "attach.sock"))
+        except FileNotFoundError:
+            pass
+
+    # ---- slimming down -------------------------------------------------------------------
+
+    def handover(self) -> None:
+        """Replace this (CLI-sized) process image with a lean interpreter running the loop."""
+        import marshal
+
+        fds = [self.pidfd, self.log.fd, self.listener.fileno(), *self.outputs]
+        if self.stdin_fd is not None and self.stdin_fd not in fds:
+            fds.append(self.stdin_fd)
+        fds += [c.sock.fileno() for c in self.clients]
+        state = {
+            "spec": self.spec, "pid": self.pid, "pidfd": self.pidfd, "log_fd": self.log.fd,
+            "log_pending": self.log.pending, "outputs": self.outputs,
+            "stdin_fd": -1 if self.stdin_fd is None else self.stdin_fd,
+            "stdin_pending": self.stdin_pending, "stdin_closing": self.stdin_closing,
+            "listener": self.listener.fileno(),
+            "clients": [(c.sock.fileno(), c.output, c.stdin, bytes(c.reader._buf))
+                        for c in self.clients],
+        }
+        memfd = os.memfd_create("hull-shim-state", 0)
+        os.write(memfd, marshal.dumps(state))
+        for fd in fds:
+            os.set_inheritable(fd, True)
+        for c in self.clients:  # the sockets must stay blocking-with-timeout after exec
+            c.sock.setblocking(True)
+        package_parent = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                "from hull.shim.monitor import resume; resume(int(sys.argv[2]))")
+        os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, package_parent,
+                                  str(memfd)])
+
+
+def resume(memfd: int) -> None:
+    """Entry point of the lean shim after :meth:`Monitor.handover`."""
+    import marshal
+
+    code = 0
+    try:
+        os.lseek(memfd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(memfd, 1 << 20):
+            chunks.append(chunk)
+        os.close(memfd)
+        state = marshal.loads(b"".join(chunks))
+        clients = []
+        for fd, output, stdin, pending in state["clients"]:
+            client = Client(_socket_of(fd), output, stdin)
+            client.reader._buf += pending
+            clients.append(client)
+        monitor = Monitor(
+            state["spec"], state["pid"], state["pidfd"],
+            JsonLog(fd=state["log_fd"], pending=state["log_pending"]),
+            state["outputs"], None if state["stdin_fd"] < 0 else state["stdin_fd"],
+            _socket_of(state["listener"]), clients, state["stdin_pending"],
+            state["stdin_closing"])
+        monitor.loop()
+        monitor.finish()
+    except BaseException:
+        code = 1
+        log_crash(state["spec"]["dir"] if "state" in locals() else "")
+    finally:
+        os._exit(code)
+
+
+def log_crash(directory: str) -> None:
+    """Leave the traceback of a shim crash in the container's directory."""
+    try:
+        import traceback
+
+        with open(os.path.join(directory or "/tmp", "shim-error.log"), "a") as f:
+            traceback.print_exc(file=f)
+    except BaseException:
+        pass

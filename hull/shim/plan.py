@@ -18,3 +18,12 @@ class ShimPlan:
     open_stdin: bool = False
     stdin_once: bool = False
     auto_remove: bool = False
+
+    def spec(self) -> dict:
+        """Plain values only: the lean monitor receives them across an exec."""
+        p = self.paths
+        return {"id": self.container_id, "root": p.root, "run_root": p.run_root,
+                "bundle": p.bundle, "dir": p.dir, "db_path": self.db_path,
+                "snapshotter": self.snapshotter, "runtime": self.runtime, "tty": self.tty,
+                "open_stdin": self.open_stdin, "stdin_once": self.stdin_once,
+                "auto_remove": self.auto_remove}

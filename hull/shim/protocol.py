@@ -7,9 +7,8 @@ Kinds 1 and 2 carry output; the others carry small JSON documents or stdin bytes
 
 from __future__ import annotations
 
-import json
 import struct
-from collections.abc import Iterator
+from _collections_abc import Iterator  # loaded with the interpreter: costs a lean shim nothing
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 ERROR = 3      # shim -> client: {"message", "exit_code"}: the container could not start
@@ -28,7 +27,16 @@ def frame(kind: int, payload: bytes = b"") -> bytes:
 
 
 def json_frame(kind: int, doc: dict) -> bytes:
+    import json  # imported on use: a waiting shim should not pay for it
+
     return frame(kind, json.dumps(doc).encode())
+
+
+def parse_json(payload: bytes) -> dict:
+    import json
+
+    doc = json.loads(payload or b"{}")
+    return doc if isinstance(doc, dict) else {}
 
 
 class FrameReader:

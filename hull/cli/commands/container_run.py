@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from hull.cli.context import engine_of
-from hull.errors import InvalidArgument
+from hull.errors import HullError, InvalidArgument
 
 RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
@@ -229,9 +229,22 @@ def _console_size() -> tuple[int, int] | None:
 def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any) -> None:
     """Create a new container."""
     opts["detach"] = True
-    config, host_config = build_configs(opts, image, command)
-    c = engine_of(ctx).containers.create(config, host_config, opts["name"])
+    with engine_errors():
+        config, host_config = build_configs(opts, image, command)
+        c = engine_of(ctx).containers.create(config, host_config, opts["name"])
     click.echo(c.id)
+
+
+class engine_errors:  # noqa: N801 - used as a statement: ``with engine_errors():``
+    """Docker's CLI exits 125 when the engine refuses a run or create (not 1)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, _tb: object) -> bool:
+        if isinstance(error, HullError) and error.exit_code == 1:
+            error.exit_code = 125
+        return False
 
 
 @click.command("run", context_settings=RUN_SETTINGS,
@@ -252,11 +265,12 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     opts["detach"] = detach
     if opts["tty"] and not detach and opts["interactive"] and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY", exit_code=1)
-    config, host_config = build_configs(opts, image, command)
-    service = engine_of(ctx).containers
-    c = service.create(config, host_config, opts["name"])
-    started = service.start(c.id, attach=not detach,
-                            console_size=_console_size() if opts["tty"] else None)
+    with engine_errors():
+        config, host_config = build_configs(opts, image, command)
+        service = engine_of(ctx).containers
+        c = service.create(config, host_config, opts["name"])
+        started = service.start(c.id, attach=not detach,
+                                console_size=_console_size() if opts["tty"] else None)
     if started is None:
         return
     if detach:

@@ -1,0 +1,170 @@
+"""The first moments of a shim, in the process forked from the CLI: start the container.
+
+Everything the runtime needs is already imported (the CLI prepared the bundle), so create
+and start cost no imports.  The shim reports "started" (or the error) to the CLI, runs the
+event loop briefly, and then either finishes a short-lived container itself or hands the
+loop over to a lean interpreter (:meth:`hull.shim.monitor.Monitor.handover`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from hull.errors import HullError
+from hull.shim import protocol as proto
+from hull.shim.jsonlog import JsonLog
+from hull.shim.monitor import HANDOVER_AFTER, Client, Monitor
+
+if TYPE_CHECKING:
+    from hull.shim.plan import ShimPlan
+
+PR_SET_CHILD_SUBREAPER = 36
+EXIT_START_FAILED = 128   # Docker records this for start failures other than 126/127
+
+
+def process_start_time(pid: int) -> int:
+    """Start time (clock ticks) of ``pid``: with the pid it names one process for good."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return 0
+    return int(raw[raw.rindex(b")") + 2:].split()[19])
+
+
+def run_shim(plan: ShimPlan, ctl: socket.socket, attached: bool) -> None:
+    """Start the container and watch it to the end (in this process or a lean successor)."""
+    from hull.runtime import syscalls as sc
+
+    sc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    spec = plan.spec()
+    first = Client(ctl, output=attached, stdin=attached and plan.open_stdin)
+    try:
+        monitor = _start(plan, spec, first)
+    except HullError as e:
+        _failed(plan, spec, first, str(e), e.exit_code)
+        return
+    except Exception as e:  # report instead of dying silently; the CLI prints it
+        _failed(plan, spec, first, f"{type(e).__name__}: {e}", 125)
+        return
+    if monitor.loop(until=time.monotonic() + HANDOVER_AFTER):
+        monitor.finish()
+    else:
+        monitor.handover()
+
+
+def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
+    from hull.engine.container_model import RUNNING, rfc3339_nano
+    from hull.runtime import Stdio, get_runtime
+    from hull.shim.finish import open_store
+
+    paths = plan.paths
+    store = open_store(spec)
+    shim = {"ShimPid": os.getpid(), "ShimStart": process_start_time(os.getpid())}
+    store.update(plan.container_id, lambda c: c.hull.update(shim))
+    runtime = get_runtime(plan.runtime, paths.runtime_root)
+    log = JsonLog(paths.log)
+    listener = _listen(paths.attach_socket)
+    child_ends: list[int] = []
+    console = None
+    stdin_fd = None
+    outputs: dict[int, str] = {}
+    try:
+        if plan.tty:
+            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(paths.console_socket)
+            console.bind(paths.console_socket)
+            console.listen(1)
+            null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+            child_ends.append(null)
+            stdio = Stdio(null, null, null)
+        else:
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            outputs = {out_r: "stdout", err_r: "stderr"}
+            child_ends += [out_w, err_w]
+            if plan.open_stdin:
+                in_r, stdin_fd = os.pipe2(os.O_CLOEXEC)
+            else:
+                in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+            child_ends.append(in_r)
+            stdio = Stdio(in_r, out_w, err_w)
+        pid = runtime.create(plan.container_id, paths.bundle, stdio,
+                             console_socket=paths.console_socket if console else None)
+    finally:
+        for fd in child_ends:
+            os.close(fd)
+    if console is not None:
+        master = _receive_master(console, paths.console_socket)
+        outputs = {master: "stdout"}
+        stdin_fd = master if plan.open_stdin else None
+    pidfd = os.pidfd_open(pid)
+    runtime.start(plan.container_id)
+
+    def started(c):  # type: ignore[no-untyped-def]
+        c.state.update(Status=RUNNING, Running=True, Paused=False, Restarting=False,
+                       OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
+                       StartedAt=rfc3339_nano())
+
+    store.update(plan.container_id, started)
+    store.db.close()
+    first.send(proto.json_frame(proto.STARTED, {"pid": pid}))
+    return Monitor(spec, pid, pidfd, log, outputs, stdin_fd, listener, [first])
+
+
+def _listen(path: str) -> socket.socket:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.bind(path)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    return sock
+
+
+def _receive_master(console: socket.socket, path: str) -> int:
+    console.settimeout(10)
+    try:
+        conn, _ = console.accept()
+        with conn:
+            _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+    finally:
+        console.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    if not fds:
+        raise HullError("the runtime sent no terminal", 125)
+    os.set_blocking(fds[0], True)
+    return fds[0]
+
+
+def _failed(plan: ShimPlan, spec: dict, first: Client, message: str, code: int) -> None:
+    """The container could not start: record why, clean up, tell the CLI."""
+    from hull.engine.container_teardown import discard, release
+    from hull.shim.finish import open_store
+
+    exit_code = code if code in (126, 127) else EXIT_START_FAILED
+    with contextlib.suppress(Exception):
+        release(plan.runtime, plan.paths)
+    removed = False
+    with contextlib.suppress(Exception):
+        store = open_store(spec)
+
+        def failed(c):  # type: ignore[no-untyped-def]
+            c.state.update(Running=False, Pid=0, ExitCode=exit_code, Error=message)
+            c.hull["ShimPid"] = 0
+
+        store.update(plan.container_id, failed)
+        if plan.auto_remove:
+            discard(store, plan.paths, plan.snapshotter)
+            removed = True
+    first.send(proto.json_frame(proto.ERROR, {
+        "message": message, "exit_code": code if code in (126, 127) else 125,
+        "removed": removed}))
+    with contextlib.suppress(OSError):
+        first.sock.close()
