@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from hull.archive.apply import (
@@ -26,9 +27,10 @@ from hull.archive.apply import (
     WHITEOUT_OPAQUE,
     WHITEOUT_PREFIX,
 )
-from hull.archive.walk import compare_trees, iter_tree, join, lstat_or_none, sorted_names
+from hull.archive.lowers import MergedLowers
+from hull.archive.walk import compare_trees, iter_tree, join
 from hull.archive.writer import TarWriter, read_xattrs
-from hull.errors import EngineError, NotFound
+from hull.errors import EngineError, InvalidArgument, NotFound
 
 _OPAQUE_XATTRS = (OVERLAY_OPAQUE_XATTR, "user.overlay.opaque")
 _UNSUPPORTED_OVERLAY_XATTRS = ("trusted.overlay.redirect", "trusted.overlay.metacopy",
@@ -121,12 +123,15 @@ def write_tree_diff(lower: str | None, upper: str, out: BinaryIO) -> None:
     writer.close()
 
 
-def changes(lower: str | None, upper: str, overlay: bool) -> list[tuple[str, str]]:
+def changes(lower: str | Sequence[str] | None, upper: str,
+            overlay: bool) -> list[tuple[str, str]]:
     """(kind, path) with kind 'A', 'C', 'D' like ``docker diff`` (path like '/etc/passwd'),
     sorted by path.
 
-    ``overlay=True``: ``upper`` is an overlay upperdir and ``lower`` the tree below it (its
-    lowerdir or a merged view of the lower layers).  A directory present in both is 'C'
+    ``overlay=True``: ``upper`` is an overlay upperdir and ``lower`` what lies below it: a
+    merged view, or the lower layer directories top-most first (as in overlay's
+    ``lowerdir=``), read with overlay's rules (whiteouts, opaque directories), so no mount
+    is needed.  A directory present in both is 'C'
     (like Docker on overlay2, a copied-up parent counts as changed); below an opaque
     directory, what the lower tree had and the upperdir lacks is 'D'.
     ``overlay=False``: two full trees, compared by metadata; entries that differ are listed,
@@ -134,15 +139,18 @@ def changes(lower: str | None, upper: str, overlay: bool) -> list[tuple[str, str
     kinds of storage, every directory holding a change is 'C' too, so the two modes agree.
     """
     _require_dir(upper, "upper")
-    if lower is not None:
-        _require_dir(lower, "lower")
+    lowers = [] if lower is None else [lower] if isinstance(lower, str) else list(lower)
+    for layer in lowers:
+        _require_dir(layer, "lower")
     if overlay:
-        found = _overlay_changes(lower, upper)
+        found = _overlay_changes(MergedLowers(lowers) if lowers else None, upper)
+    elif len(lowers) > 1:
+        raise InvalidArgument("comparing two full trees takes one lower directory")
     elif lower is None:
         found = [("A", "/" + rel) for rel, _, _ in iter_tree(upper)]
     else:
         found = _with_changed_parents(
-            [(kind, "/" + rel) for kind, rel, _, _ in compare_trees(lower, upper)
+            [(kind, "/" + rel) for kind, rel, _, _ in compare_trees(lowers[0], upper)
              if kind in ("A", "C", "D")])
     return sorted(found, key=lambda change: change[1].encode("utf-8", "surrogateescape"))
 
@@ -161,12 +169,12 @@ def _with_changed_parents(found: list[tuple[str, str]]) -> list[tuple[str, str]]
     return found + parents
 
 
-def _overlay_changes(lower: str | None, upper: str) -> list[tuple[str, str]]:
+def _overlay_changes(lower: MergedLowers | None, upper: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     opaque_below: list[str] = []  # opaque directories whose subtree is being walked
 
     def in_lower(rel: str) -> bool:
-        return lower is not None and lstat_or_none(os.path.join(lower, rel)) is not None
+        return lower is not None and lower.exists(rel)
 
     for rel, path, st in iter_tree(upper):
         while opaque_below and not rel.startswith(opaque_below[-1] + "/"):
@@ -181,9 +189,7 @@ def _overlay_changes(lower: str | None, upper: str) -> list[tuple[str, str]]:
             opaque_below.append(rel)
         if opaque_below and stat.S_ISDIR(st.st_mode) and lower is not None:
             # Everything the lower directory had that the upper one lacks is hidden now.
-            lower_dir = os.path.join(lower, rel)
-            if os.path.isdir(lower_dir) and not os.path.islink(lower_dir):
-                upper_names = set(os.listdir(path))
-                found.extend(("D", "/" + join(rel, name)) for name in sorted_names(lower_dir)
-                             if name not in upper_names)
+            upper_names = set(os.listdir(path))
+            found.extend(("D", "/" + join(rel, name)) for name in lower.listdir(rel)
+                         if name not in upper_names)
     return found
