@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -235,16 +236,15 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any
     click.echo(c.id)
 
 
-class engine_errors:  # noqa: N801 - used as a statement: ``with engine_errors():``
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
     """Docker's CLI exits 125 when the engine refuses a run or create (not 1)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, error: BaseException | None, _tb: object) -> bool:
-        if isinstance(error, HullError) and error.exit_code == 1:
+    try:
+        yield
+    except HullError as error:
+        if error.exit_code == 1:
             error.exit_code = 125
-        return False
+        raise
 
 
 @click.command("run", context_settings=RUN_SETTINGS,
