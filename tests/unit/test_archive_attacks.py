@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -245,8 +246,13 @@ def test_overlay_private_xattrs_in_a_layer_are_dropped(scene: Scene) -> None:
 
 def test_absurdly_deep_nesting_is_handled(scene: Scene) -> None:
     deep = "/".join(["d"] * 1500)  # deeper than Python's recursion limit
-    scene.apply([file(f"{deep}/f", b"x")])
-    assert (scene.target / deep / "f").read_bytes() == b"x"
-    scene.apply([file(".wh.d")])
-    assert not (scene.target / "d").exists()
-    scene.assert_sentinel_intact()
+    try:
+        scene.apply([file(f"{deep}/f", b"x")])
+        assert (scene.target / deep / "f").read_bytes() == b"x"
+        scene.apply([file(".wh.d")])
+        assert not (scene.target / "d").exists()
+        scene.assert_sentinel_intact()
+    finally:
+        # pytest's own clean-up of old temporary directories recurses and would fail on
+        # this tree in every later session, so never leave it behind.
+        subprocess.run(["rm", "-rf", str(scene.target / "d")], check=True)
