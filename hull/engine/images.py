@@ -6,7 +6,6 @@ import contextlib
 import fnmatch
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,7 +39,7 @@ class ImageService:
             from hull.image.store import ImageStore
 
             engine = self.engine
-            store = ImageStore(engine.db, engine.content, engine.snapshotter)
+            store = ImageStore(engine.db, engine.content, lambda: engine.snapshotter)
             self.__dict__["_store"] = store
         return store
 
@@ -268,6 +267,8 @@ class ImageService:
             import sys
 
             stream = source if not isinstance(source, str) else sys.stdin.buffer
+        import tempfile
+
         ingest = os.path.join(self.engine.root, "ingest")
         os.makedirs(ingest, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=ingest, prefix=f"spool-{os.getpid()}-")

@@ -25,10 +25,12 @@ from hull.errors import (
     NotFound,
 )
 from hull.image.model import ImageRecord, LayerRecord
-from hull.oci.image import ImageConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hull.content.store import BlobStore
+    from hull.oci.image import ImageConfig
     from hull.snapshot.base import Snapshotter
     from hull.state.db import Database
 
@@ -38,10 +40,20 @@ EXTRACT_PREFIX = "extract-"
 class ImageStore:
     """Reads and changes the set of local images."""
 
-    def __init__(self, db: Database, content: BlobStore, snapshotter: Snapshotter) -> None:
+    def __init__(self, db: Database, content: BlobStore,
+                 snapshotter: Snapshotter | Callable[[], Snapshotter]) -> None:
         self.db = db
         self.content = content
-        self.snapshotter = snapshotter
+        self._snapshotter = snapshotter
+
+    @property
+    def snapshotter(self) -> Snapshotter:
+        """Opened on first use: listing and inspecting images never needs it."""
+        from hull.snapshot.base import Snapshotter
+
+        if not isinstance(self._snapshotter, Snapshotter):
+            self._snapshotter = self._snapshotter()
+        return self._snapshotter
 
     # ---- reading -------------------------------------------------------------------------
 
