@@ -8,7 +8,6 @@ limits, privileges, the network namespace made by the engine, the /etc files and
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 from typing import Any
 
@@ -120,7 +119,7 @@ def build_spec(container_id: str, config: dict[str, Any], host_config: dict[str,
         rlimits=_rlimits(host_config.get("Ulimits") or []),
         seccomp=not privileged and security["seccomp"],
         extra_mounts=mounts,
-        arch=_ARCH.get(platform.machine(), platform.machine()),
+        arch=_ARCH.get(os.uname().machine, os.uname().machine),
     )
     if config.get("Domainname"):
         spec["domainname"] = config["Domainname"]
