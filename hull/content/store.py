@@ -60,12 +60,9 @@ class BlobStore:
 
     def put_bytes(self, data: bytes, media_type: str = "", expected: str | None = None) -> Descriptor:
         """Store ``data``; if ``expected`` is given, refuse data that does not match it."""
-        actual = dg.of_bytes(data)
-        if expected is not None and expected != actual:
-            raise DigestMismatch(f"content digest {actual} does not match expected {expected}")
-        if not self.has(actual):
-            self._write(actual, iter((data,)))
-        return Descriptor(media_type=media_type, digest=actual, size=len(data))
+        import io
+
+        return self.put(io.BytesIO(data), media_type, expected=expected, expected_size=len(data))
 
     def put(
         self,
@@ -74,39 +71,19 @@ class BlobStore:
         expected: str | None = None,
         expected_size: int | None = None,
     ) -> Descriptor:
-        """Store what ``stream`` yields; verify against ``expected`` digest and size if given."""
+        """Store what ``stream`` yields; verify against ``expected`` digest and size if given.
+
+        When ``expected`` is already stored, the stream is left unread: same digest, same bytes.
+        """
         if expected is not None and self.has(expected):
-            # Still consume nothing: the caller may reuse the stream. Same content, same digest.
             return Descriptor(media_type=media_type, digest=expected, size=self.size(expected))
-        self._ensure_dirs()
-        h = hashlib.sha256()
-        size = 0
-        fd, tmp = self._tempfile()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    h.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            actual = "sha256:" + h.hexdigest()
-            if expected is not None and actual != expected:
-                raise DigestMismatch(f"content digest {actual} does not match expected {expected}")
-            if expected_size is not None and size != expected_size:
-                raise DigestMismatch(f"content size {size} does not match expected {expected_size}")
-            os.rename(tmp, self.path(actual))
-            tmp = ""
-            self._fsync_dir()
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise EngineError("no space left on device while writing to the content store")
-            raise
-        finally:
-            if tmp:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        return Descriptor(media_type=media_type, digest=actual, size=size)
+        with self.writer() as writer:
+            while chunk := stream.read(CHUNK):
+                writer.write(chunk)
+            if expected_size is not None and writer.size != expected_size:
+                raise DigestMismatch(
+                    f"content size {writer.size} does not match expected {expected_size}")
+            return writer.commit(media_type, expected=expected)
 
     def writer(self) -> BlobWriter:
         """A file-like sink; ``commit()`` returns the descriptor of what was written."""
@@ -159,27 +136,6 @@ class BlobStore:
 
         return tempfile.mkstemp(dir=self.ingest_dir, prefix=f"blob-{os.getpid()}-")
 
-    def _write(self, digest: str, chunks: Iterator[bytes]) -> None:
-        self._ensure_dirs()
-        fd, tmp = self._tempfile()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for c in chunks:
-                    out.write(c)
-                out.flush()
-                os.fsync(out.fileno())
-            os.rename(tmp, self.path(digest))
-            tmp = ""
-            self._fsync_dir()
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise EngineError("no space left on device while writing to the content store")
-            raise
-        finally:
-            if tmp:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-
     def _fsync_dir(self) -> None:
         fd = os.open(self.blob_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -229,8 +185,14 @@ class BlobWriter:
         return "sha256:" + self._hash.hexdigest()
 
     def commit(self, media_type: str = "", expected: str | None = None) -> Descriptor:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            self.abort()
+            if e.errno == errno.ENOSPC:
+                raise EngineError("no space left on device while writing to the content store")
+            raise
         self._file.close()
         actual = self.digest
         if expected is not None and expected != actual:
