@@ -48,6 +48,7 @@ class Started:
     container: Container
     pid: int
     sock: socket.socket
+    reader: Any = None  # frames already received behind "started" (a fast container's output)
 
 
 def host_config_defaults() -> dict[str, Any]:
@@ -406,7 +407,7 @@ class ContainerService:
                 doc = json.loads(payload or b"{}")
                 if kind == proto.STARTED:
                     sock.setblocking(True)
-                    return Started(self.store.get(c.id), int(doc.get("pid", 0)), sock)
+                    return Started(self.store.get(c.id), int(doc.get("pid", 0)), sock, reader)
                 if kind == proto.ERROR:
                     sock.close()
                     raise HullError(doc.get("message", "start failed"),
@@ -491,7 +492,10 @@ class ContainerService:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                     s.settimeout(left if left is None else max(left, 0.001))
-                    s.connect(paths.attach_socket)
+                    from hull.shim.sockpath import unix_path
+
+                    with unix_path(paths.attach_socket) as short:
+                        s.connect(short)
                     s.sendall(proto.json_frame(proto.REQUEST, {"op": "wait"}))
                     while s.recv(65536):
                         pass

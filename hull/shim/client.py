@@ -30,9 +30,12 @@ class StreamEnded(HullError):
 
 def connect_attach(path: str, stdin: bool) -> socket.socket:
     """Attach to a running container's shim through its attach socket."""
+    from hull.shim.sockpath import unix_path
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
+        with unix_path(path) as short:
+            sock.connect(short)
     except OSError:
         sock.close()
         raise HullError("the container is not running", 1) from None
@@ -57,8 +60,12 @@ def _raw_terminal(fd: int | None) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = True) -> int:
-    """Pump frames until the shim reports the exit; return the container's exit code."""
+def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = True,
+           reader: proto.FrameReader | None = None) -> int:
+    """Pump frames until the shim reports the exit; return the container's exit code.
+
+    ``reader`` may hold frames that arrived together with the "started" report.
+    """
     stdin_fd = 0 if stdin else None
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "sock")
@@ -77,10 +84,14 @@ def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = Tr
         for sig in PROXIED_SIGNALS:
             with contextlib.suppress(ValueError, OSError):
                 previous[sig] = signal.signal(sig, forward)
-    reader = proto.FrameReader()
+    reader = reader or proto.FrameReader()
+    pending = b""  # the first pass parses what the reader already holds
     try:
         with _raw_terminal(stdin_fd if tty else None):
             while True:
+                code = _handle(reader.feed(pending))
+                if code is not None:
+                    return code
                 for key, _ in sel.select():
                     if key.data == "stdin":
                         data = os.read(stdin_fd, 65536) if stdin_fd is not None else b""
@@ -90,26 +101,30 @@ def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = Tr
                             sel.unregister(key.fd)
                             sock.sendall(proto.frame(proto.CLOSE_STDIN))
                         continue
-                    data = sock.recv(65536)
-                    if not data:
+                    pending = sock.recv(65536)
+                    if not pending:
                         raise StreamEnded("lost the connection to the container's monitor")
-                    for kind, payload in reader.feed(data):
-                        if kind == proto.STDOUT:
-                            _write_all(1, payload)
-                        elif kind == proto.STDERR:
-                            _write_all(2, payload)
-                        elif kind == proto.EXIT:
-                            return int(json.loads(payload).get("ExitCode", 0))
-                        elif kind == proto.ERROR:
-                            doc = json.loads(payload)
-                            raise HullError(doc.get("message", "error"),
-                                            int(doc.get("exit_code") or 125))
     finally:
         for sig, handler in previous.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, handler)  # type: ignore[arg-type]
         sel.close()
         sock.close()
+
+
+def _handle(frames: Iterator[tuple[int, bytes]]) -> int | None:
+    """Write output frames; the exit code once the EXIT frame came."""
+    for kind, payload in frames:
+        if kind == proto.STDOUT:
+            _write_all(1, payload)
+        elif kind == proto.STDERR:
+            _write_all(2, payload)
+        elif kind == proto.EXIT:
+            return int(json.loads(payload).get("ExitCode", 0))
+        elif kind == proto.ERROR:
+            doc = json.loads(payload)
+            raise HullError(doc.get("message", "error"), int(doc.get("exit_code") or 125))
+    return None
 
 
 def _write_all(fd: int, data: bytes) -> None:

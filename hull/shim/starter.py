@@ -18,6 +18,7 @@ from hull.errors import HullError
 from hull.shim import protocol as proto
 from hull.shim.jsonlog import JsonLog
 from hull.shim.monitor import HANDOVER_AFTER, Client, Monitor
+from hull.shim.sockpath import unix_path
 
 if TYPE_CHECKING:
     from hull.shim.plan import ShimPlan
@@ -78,7 +79,8 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(paths.console_socket)
-            console.bind(paths.console_socket)
+            with unix_path(paths.console_socket) as short:
+                console.bind(short)
             console.listen(1)
             null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
             child_ends.append(null)
@@ -94,8 +96,9 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
                 in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
             child_ends.append(in_r)
             stdio = Stdio(in_r, out_w, err_w)
-        pid = runtime.create(plan.container_id, paths.bundle, stdio,
-                             console_socket=paths.console_socket if console else None)
+        with unix_path(paths.console_socket, for_others=True) as console_path:
+            pid = runtime.create(plan.container_id, paths.bundle, stdio,
+                                 console_socket=console_path if console else None)
     finally:
         for fd in child_ends:
             os.close(fd)
@@ -121,7 +124,8 @@ def _listen(path: str) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.bind(path)
+    with unix_path(path) as short:
+        sock.bind(short)
     os.chmod(path, 0o600)
     sock.listen(16)
     return sock

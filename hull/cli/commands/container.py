@@ -49,11 +49,13 @@ def start(ctx: click.Context, names: tuple[str, ...], attach: bool, interactive:
         c = service.get(names[0])
         tty = bool(c.config.get("Tty"))
         started = service.start(c.id, attach=True)
+        reader = None
         if started is None:  # already running: attach to it
             sock = connect_attach(service.paths(c.id).attach_socket, stdin=interactive)
         else:
-            sock = started.sock
-        ctx.exit(stream(sock, stdin=interactive and bool(c.config.get("OpenStdin")), tty=tty))
+            sock, reader = started.sock, started.reader
+        ctx.exit(stream(sock, stdin=interactive and bool(c.config.get("OpenStdin")), tty=tty,
+                        reader=reader))
 
     def one(name: str) -> str:
         started = service.start(name)

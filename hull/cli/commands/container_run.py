@@ -278,4 +278,4 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         click.echo(c.id)
         return
     ctx.exit(stream(started.sock, stdin=bool(opts["interactive"]), tty=bool(opts["tty"]),
-                    proxy_signals=sig_proxy))
+                    proxy_signals=sig_proxy, reader=started.reader))
