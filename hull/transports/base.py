@@ -19,6 +19,9 @@ from hull.oci.descriptor import Descriptor
 class ImageSource(ABC):
     """Where an image comes from."""
 
+    #: How many blobs may be read at once (remote sources gain from parallel transfers).
+    parallel_blobs: int = 1
+
     @abstractmethod
     def manifest(self, digest: str | None = None) -> tuple[bytes, str]:
         """The top-level manifest or index (``digest`` None), or a child manifest by digest."""
@@ -44,6 +47,12 @@ class ImageDestination(ABC):
 
     #: Layers must be given in order, uncompressed on the way if the destination wants.
     wants_uncompressed_layers: bool = False
+    #: How many blobs ``put_blob`` may take at once; above 1 (on both sides) the copy
+    #: transfers layer blobs in parallel before handing the layers over in order.
+    parallel_blobs: int = 1
+    #: A lone layer is better handed straight to ``put_layer`` (transfer and unpacking
+    #: overlap) than transferred ahead.
+    streams_single_layer: bool = False
 
     @abstractmethod
     def has_blob(self, desc: Descriptor) -> bool:
@@ -61,6 +70,15 @@ class ImageDestination(ABC):
         ``open_stream`` opens the (verified) blob; a destination that already has the
         layer need not call it.  ``diff_size`` is the uncompressed tar size when known.
         """
+
+    def put_blob(self, open_stream: Callable[[], BinaryIO], desc: Descriptor) -> str:
+        """Store a layer blob ahead of ``put_layer`` (called from worker threads).
+
+        The stream verifies itself when read to its end.  Returns a note for progress
+        output ('' or e.g. ``Mounted from team/base``).  Only called when
+        ``parallel_blobs`` > 1.
+        """
+        raise NotImplementedError
 
     @abstractmethod
     def put_manifest(self, data: bytes, media_type: str, names: list[str]) -> None:

@@ -7,8 +7,9 @@ verifies image content coming from outside.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hull.errors import CorruptArchive, NotFound
 from hull.oci import mediatypes as mt
@@ -17,6 +18,9 @@ from hull.oci.image import ConfigError, ImageConfig
 from hull.oci.manifest import Index, Manifest, ManifestError
 from hull.transports.base import CopyResult, ImageDestination, ImageSource
 from hull.transports.verify import VerifyingReader
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Progress = Callable[[str, Descriptor], None]
 
@@ -78,18 +82,69 @@ def resolve_manifest(src: ImageSource, platform: Platform | None) -> tuple[bytes
     raise CorruptArchive("manifest indexes nest too deeply")
 
 
+class CopyObserver:
+    """Hears what a copy does to each layer blob; front ends draw progress from it.
+
+    Events: ``waiting``, ``exists`` (the destination has it), ``transferring``,
+    ``transferred`` (read to the end and verified), ``applying``, ``applied``.
+    Methods may be called from worker threads.
+    """
+
+    def image(self, manifest: Manifest, diff_ids: list[str]) -> None:
+        """The manifest being copied (after platform resolution) and its layers' diff ids."""
+
+    def layer(self, desc: Descriptor, event: str, detail: str = "") -> None:
+        """A layer blob changed state."""
+
+    def layer_bytes(self, desc: Descriptor, done: int) -> None:
+        """``done`` bytes of a layer blob have been read so far."""
+
+
+class CopyCancelled(Exception):
+    """The copy failed elsewhere; a worker stops reading."""
+
+
+class _Counting:
+    """Reports bytes read to the observer and stops when the copy is cancelled."""
+
+    def __init__(self, stream: BinaryIO, desc: Descriptor, observer: CopyObserver,
+                 cancel: threading.Event) -> None:
+        self._stream = stream
+        self._desc = desc
+        self._observer = observer
+        self._cancel = cancel
+        self._done = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self._cancel.is_set():
+            raise CopyCancelled("copy cancelled")
+        data = self._stream.read(n)
+        if data:
+            self._done += len(data)
+            self._observer.layer_bytes(self._desc, self._done)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 def copy_image(src: ImageSource, dest: ImageDestination, *, names: list[str] | None = None,
-               platform: Platform | None = None, progress: Progress | None = None) -> CopyResult:
+               platform: Platform | None = None, progress: Progress | None = None,
+               observer: CopyObserver | None = None) -> CopyResult:
     """Copy one image from ``src`` to ``dest``; return its id and manifest digest."""
     try:
-        return _copy(src, dest, names, platform, progress)
+        return _copy(src, dest, names, platform, progress, observer or CopyObserver())
     except BaseException:
         dest.abort()
         raise
 
 
 def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
-          platform: Platform | None, progress: Progress | None) -> CopyResult:
+          platform: Platform | None, progress: Progress | None,
+          observer: CopyObserver) -> CopyResult:
     data, media_type = resolve_manifest(src, platform)
     try:
         manifest = Manifest.from_bytes(data, media_type)
@@ -104,17 +159,40 @@ def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
     if len(diff_ids) != len(manifest.layers):
         raise CorruptArchive(f"image has {len(manifest.layers)} layers but its config lists"
                              f" {len(diff_ids)}")
-    dest.put_config(config_bytes, manifest.config)
-    for index, layer in enumerate(manifest.layers):
+    for layer in manifest.layers:
         if layer.media_type and layer.media_type not in mt.LAYERS:
             raise CorruptArchive(f"unsupported layer media type {layer.media_type}")
-        if progress:
-            progress("layer", layer)
+    observer.image(manifest, list(diff_ids))
+    dest.put_config(config_bytes, manifest.config)
+    cancel = threading.Event()
 
-        def opener(layer: Descriptor = layer) -> BinaryIO:
-            return VerifyingReader(src.open_blob(layer), layer.digest, layer.size, "layer")  # type: ignore[return-value]
+    def opener(layer: Descriptor) -> BinaryIO:
+        observer.layer(layer, "transferring")
+        counted = _Counting(src.open_blob(layer), layer, observer, cancel)
+        return VerifyingReader(counted, layer.digest, layer.size, "layer")  # type: ignore[arg-type,return-value]
 
-        dest.put_layer(opener, layer, diff_ids[index], index, src.layer_diff_size(layer))
+    workers = min(src.parallel_blobs, dest.parallel_blobs)
+    if len(manifest.layers) <= 1 and dest.streams_single_layer:
+        workers = 1
+    pool, ahead = _start_transfers(dest, manifest.layers, workers, opener, observer, cancel)
+    try:
+        for index, layer in enumerate(manifest.layers):
+            if progress:
+                progress("layer", layer)
+            if layer.digest in ahead:
+                ahead[layer.digest].result()
+            elif dest.has_blob(layer):
+                observer.layer(layer, "exists")
+            observer.layer(layer, "applying")
+            dest.put_layer(lambda layer=layer: opener(layer), layer, diff_ids[index], index,
+                           src.layer_diff_size(layer))
+            observer.layer(layer, "applied")
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     all_names = list(names if names is not None else src.names())
     dest.put_manifest(data, manifest.media_type, all_names)
     dest.commit()
@@ -122,3 +200,29 @@ def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
 
     return CopyResult(image_id=manifest.config.digest, manifest_digest=dg.of_bytes(data),
                       names=all_names)
+
+
+def _start_transfers(dest: ImageDestination, layers: tuple[Descriptor, ...], workers: int,
+                     opener: Callable[[Descriptor], BinaryIO], observer: CopyObserver,
+                     cancel: threading.Event) -> tuple[Any, dict[str, Future[None]]]:
+    """Transfer layer blobs on ``workers`` threads ahead of the in-order layer hand-over."""
+    if workers <= 1:
+        return None, {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    def transfer(layer: Descriptor) -> None:
+        if cancel.is_set():
+            raise CopyCancelled("copy cancelled")
+        if dest.has_blob(layer):
+            observer.layer(layer, "exists")
+            return
+        note = dest.put_blob(lambda: opener(layer), layer)
+        observer.layer(layer, "transferred", note)
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="hull-blob")
+    ahead: dict[str, Future[None]] = {}
+    for layer in layers:
+        if layer.digest not in ahead:
+            observer.layer(layer, "waiting")
+            ahead[layer.digest] = pool.submit(transfer, layer)
+    return pool, ahead

@@ -4,6 +4,7 @@ the destination of ``load``, ``import`` and ``pull``."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -19,14 +20,30 @@ if TYPE_CHECKING:
 
 
 class LocalSource(ImageSource):
-    """One image of the local store."""
+    """One image of the local store.
 
-    def __init__(self, store: ImageStore, image: ImageRecord) -> None:
+    With ``compress_layers`` (for pushing) uncompressed layers are offered gzip-compressed,
+    the way Docker pushes them: the manifest names the compressed blobs, which are made
+    once and kept in the content store (see :class:`GzipLayerCache`).
+    """
+
+    parallel_blobs = 8
+
+    def __init__(self, store: ImageStore, image: ImageRecord, compress_layers: bool = False
+                 ) -> None:
         self.store = store
         self.image = image
+        self.compress_layers = compress_layers
+        self._manifest: tuple[bytes, str] | None = None
 
     def manifest(self, digest: str | None = None) -> tuple[bytes, str]:
-        return self.store.manifest_bytes(self.image), self.image.manifest_media_type
+        if self._manifest is None:
+            data = self.store.manifest_bytes(self.image)
+            media_type = self.image.manifest_media_type
+            if self.compress_layers:
+                data = GzipLayerCache(self.store).compressed_manifest(data, media_type)
+            self._manifest = data, media_type
+        return self._manifest
 
     def open_blob(self, desc: Descriptor) -> BinaryIO:
         return self.store.content.open(desc.digest)
@@ -63,10 +80,19 @@ class _Tee:
 
 
 class LocalDestination(ImageDestination):
-    """Unpacks layers into snapshots as they arrive and records the image at the end."""
+    """Unpacks layers into snapshots as they arrive and records the image at the end.
 
-    def __init__(self, store: ImageStore) -> None:
+    Blobs transferred ahead (``put_blob``, parallel pulls) go into the content store
+    first and are unpacked from there in stack order; ``repo_digests`` are recorded as
+    the image's RepoDigests (``repo@sha256:...`` of what a registry served).
+    """
+
+    parallel_blobs = 8
+    streams_single_layer = True
+
+    def __init__(self, store: ImageStore, repo_digests: list[str] | None = None) -> None:
         self.store = store
+        self.repo_digests = list(repo_digests or [])
         self._layers: list[LayerRecord] = []
         self._parent: str | None = None
         self._config: Descriptor | None = None
@@ -78,6 +104,14 @@ class LocalDestination(ImageDestination):
 
     def has_blob(self, desc: Descriptor) -> bool:
         return self.store.content.has(desc.digest)
+
+    def put_blob(self, open_stream: Callable[[], BinaryIO], desc: Descriptor) -> str:
+        if self.store.content.has(desc.digest):
+            return ""
+        with contextlib.closing(open_stream()) as stream:  # type: ignore[type-var]
+            self.store.content.put(stream, desc.media_type)  # type: ignore[arg-type]
+        self._new_blobs.add(desc.digest)
+        return ""
 
     def put_config(self, data: bytes, desc: Descriptor) -> None:
         # Stored with the manifest at the end: a failed copy leaves no stray config.
@@ -104,6 +138,8 @@ class LocalDestination(ImageDestination):
                      diff_id: str) -> None:
         store = self.store
         need_blob = not store.content.has(desc.digest)
+        if not need_blob:  # verified when it entered the store: unpack from there
+            open_stream = lambda: store.content.open(desc.digest)  # noqa: E731
         writer = store.content.writer() if need_blob else None
         try:
             with contextlib.closing(open_stream()) as raw:  # type: ignore[type-var]
@@ -134,4 +170,64 @@ class LocalDestination(ImageDestination):
         self.image, self.displaced = self.store.add(
             config_digest=self._config.digest, created=config.created,
             manifest_digest=manifest.digest, manifest_media_type=media_type,
-            layers=self._layers, tags=names)
+            layers=self._layers, tags=names, repo_digests=self.repo_digests)
+
+
+class GzipLayerCache:
+    """Gzip-compressed copies of uncompressed layer blobs, made once for pushing.
+
+    The compressed blob lives in the content store; ``<root>/layer-gzip/<hex>`` maps
+    the uncompressed blob's digest to it, so a second push sends the same bytes
+    without compressing again.  Compression is deterministic (isal, no name, mtime 0).
+    """
+
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+        self.dir = os.path.join(store.content.root, "layer-gzip")
+
+    def compressed_manifest(self, data: bytes, media_type: str) -> bytes:
+        """``data`` with every uncompressed layer replaced by its gzip blob."""
+        import json
+
+        from hull.oci import mediatypes as mt
+
+        doc = json.loads(data)
+        layers = doc.get("layers") or []
+        plain = [i for i, layer in enumerate(layers) if layer.get("mediaType") in mt.PLAIN_LAYERS]
+        if not plain:
+            return data
+        gzip_type = {mt.DOCKER_LAYER: mt.DOCKER_LAYER_GZIP, mt.OCI_LAYER: mt.OCI_LAYER_GZIP}
+        for i in plain:
+            layer = layers[i]
+            digest, size = self.compressed(layer["digest"])
+            layers[i] = dict(layer, mediaType=gzip_type[layer["mediaType"]], digest=digest,
+                             size=size)
+        from hull.oci.manifest import Manifest
+
+        return Manifest.from_bytes(json.dumps(doc).encode(), media_type).to_bytes()
+
+    def compressed(self, digest: str) -> tuple[str, int]:
+        """(digest, size) of the gzip blob of the uncompressed blob ``digest``."""
+        index = os.path.join(self.dir, dg.hex_of(digest))
+        try:
+            with open(index) as f:
+                gz_digest, size = f.read().split()
+            if self.store.content.has(gz_digest):
+                return gz_digest, int(size)
+        except (OSError, ValueError):
+            pass
+        from hull.archive.compression import gzip_compress_stream
+
+        writer = self.store.content.writer()
+        try:
+            with self.store.content.open(digest) as src:
+                gzip_compress_stream(src, writer)  # type: ignore[arg-type]
+            desc = writer.commit()
+        finally:
+            writer.abort()
+        os.makedirs(self.dir, exist_ok=True)
+        tmp = f"{index}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{desc.digest} {desc.size}\n")
+        os.replace(tmp, index)
+        return desc.digest, desc.size

@@ -1,0 +1,251 @@
+"""``pull``, ``push``, ``login`` and ``logout``: images to and from registries.
+
+Output follows Docker's: one progress bar per layer on a terminal (rich), plain
+status lines otherwise (``a1b2c3d4e5f6: Pull complete``), and with ``-q`` only the
+reference.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import click
+
+from hull.cli.context import engine_of
+
+if TYPE_CHECKING:
+    from hull.oci.descriptor import Descriptor
+    from hull.oci.manifest import Manifest
+
+_PULL_WORDS = {"exists": "Already exists", "transferring": "Downloading",
+               "transferred": "Download complete", "applying": "Extracting",
+               "applied": "Pull complete", "waiting": "Pulling fs layer"}
+_PUSH_WORDS = {"exists": "Layer already exists", "transferring": "Pushing",
+               "transferred": "Pushed", "applying": "Pushed", "applied": "Pushed",
+               "waiting": "Preparing"}
+
+
+class LayerReport:
+    """Turns copy events into Docker-like lines or bars; safe to call from threads."""
+
+    def __init__(self, pushing: bool, tty: bool) -> None:
+        self.pushing = pushing
+        self.words = _PUSH_WORDS if pushing else _PULL_WORDS
+        self.tty = tty
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+        self._state: dict[str, str] = {}
+        self._tasks: dict[str, object] = {}
+        self._progress = None
+
+    # ---- CopyObserver ---------------------------------------------------------------
+
+    def image(self, manifest: Manifest, diff_ids: list[str]) -> None:
+        pairs = list(zip(manifest.layers, diff_ids, strict=True))
+        if self.pushing:
+            pairs.reverse()  # Docker lists the top layer first when pushing
+        with self._lock:
+            for desc, diff_id in pairs:
+                digest = diff_id if self.pushing else desc.digest
+                if desc.digest in self._ids:
+                    continue
+                self._ids[desc.digest] = digest.split(":", 1)[-1][:12]
+            if self.tty:
+                self._start_bars(pairs)
+        for desc, _ in pairs:
+            self.layer(desc, "waiting")
+
+    def layer(self, desc: Descriptor, event: str, detail: str = "") -> None:
+        with self._lock:
+            state = self._state.get(desc.digest, "")
+            if state in ("exists", "applied") or (state == event and not detail):
+                return
+            if event == "waiting" and state:
+                return
+            if self.pushing and event in ("applying", "applied") and state in (
+                    "transferred", "exists"):
+                return
+            if event == "applying" and state != "transferred":
+                return  # streamed: downloading and extracting happen together
+            lines = []
+            if event == "applied" and not self.pushing and state != "applying":
+                lines.append(self.words["transferred"])
+            if event == "transferred" and not self.pushing:
+                lines.append("Verifying Checksum")
+            lines.append(detail or self.words[event])
+            self._state[desc.digest] = event
+            short = self._ids.get(desc.digest, desc.digest.split(":", 1)[-1][:12])
+            if self.tty and self._progress is not None:
+                self._update_bar(desc, lines[-1], event)
+            elif not self.tty:
+                for word in lines:
+                    if event == "transferring":
+                        continue
+                    click.echo(f"{short}: {word}")
+
+    def layer_bytes(self, desc: Descriptor, done: int) -> None:
+        if self._progress is not None:
+            task = self._tasks.get(desc.digest)
+            if task is not None:
+                self._progress.update(task, completed=done)  # type: ignore[attr-defined]
+
+    # ---- terminal bars --------------------------------------------------------------
+
+    def _start_bars(self, pairs: list) -> None:  # type: ignore[type-arg]
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("{task.description:<32}"),
+                                  BarColumn(bar_width=40), DownloadColumn(),
+                                  transient=False, refresh_per_second=8)
+        for desc, _ in pairs:
+            if desc.digest in self._tasks:
+                continue
+            short = self._ids[desc.digest]
+            self._tasks[desc.digest] = self._progress.add_task(
+                f"{short}: {self.words['waiting']}", total=desc.size)
+        self._progress.start()
+
+    def _update_bar(self, desc: Descriptor, word: str, event: str) -> None:
+        task = self._tasks.get(desc.digest)
+        if task is None or self._progress is None:
+            return
+        short = self._ids.get(desc.digest, "")
+        done = event in ("exists", "transferred", "applied")
+        self._progress.update(task, description=f"{short}: {word}",  # type: ignore[arg-type]
+                              **({"completed": desc.size} if done else {}))
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _no_tag_given(name: str) -> bool:
+    last = name.rsplit("/", 1)[-1]
+    return ":" not in last and "@" not in last
+
+
+def _is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+@click.command("pull", short_help="Pull an image or a repository from a registry")
+@click.argument("name", metavar="NAME[:TAG|@DIGEST]")
+@click.option("-a", "--all-tags", "all_tags", is_flag=True,
+              help="Download all tagged images in the repository.")
+@click.option("--platform", default=None, help="Set platform if server is multi-platform capable.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+@click.pass_context
+def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None,
+         quiet: bool) -> None:
+    """Pull an image or a repository from a registry."""
+    from hull.errors import InvalidArgument
+    from hull.oci.descriptor import Platform
+
+    wanted = None
+    if platform:
+        try:
+            wanted = Platform.parse(platform)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+    service = engine_of(ctx).registry
+    refs = service.pull_references(name, all_tags)
+    tty = _is_tty()
+    if not quiet and not all_tags and _no_tag_given(name):
+        click.echo("Using default tag: latest")
+    for ref in refs:
+        if not quiet:
+            what = ref.digest or ref.tag
+            click.echo(f"{what}: Pulling from {ref.path}")
+        report = None if quiet else LayerReport(pushing=False, tty=tty)
+        try:
+            result = service.pull(ref, wanted, report)  # type: ignore[arg-type]
+        finally:
+            if report is not None:
+                report.stop()
+        if not quiet:
+            click.echo(f"Digest: {result.digest}")
+            status = ("Image is up to date for" if result.up_to_date
+                      else "Downloaded newer image for")
+            click.echo(f"Status: {status} {ref.familiar()}")
+    if all_tags:
+        click.echo(refs[0].name if refs else name)
+    else:
+        click.echo(str(refs[0]))
+
+
+@click.command("push", short_help="Push an image or a repository to a registry")
+@click.argument("name", metavar="NAME[:TAG]")
+@click.option("-a", "--all-tags", "all_tags", is_flag=True,
+              help="Push all tagged images in the repository.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+@click.pass_context
+def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool) -> None:
+    """Push an image or a repository to a registry."""
+    service = engine_of(ctx).registry
+    refs = service.push_references(name, all_tags)
+    tty = _is_tty()
+    if not quiet:
+        click.echo(f"The push refers to repository [{refs[0].name}]")
+    for ref in refs:
+        report = None if quiet else LayerReport(pushing=True, tty=tty)
+        try:
+            result = service.push(ref, report)  # type: ignore[arg-type]
+        finally:
+            if report is not None:
+                report.stop()
+        if not quiet:
+            click.echo(f"{ref.tag}: digest: {result.digest} size: {result.size}")
+    if quiet:
+        click.echo(refs[0].name if all_tags else str(refs[0]))
+
+
+@click.command("login", short_help="Log in to a registry")
+@click.argument("server", required=False)
+@click.option("-u", "--username", default="", help="Username.")
+@click.option("-p", "--password", default="", help="Password.")
+@click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
+@click.pass_context
+def login(ctx: click.Context, server: str | None, username: str, password: str,
+          password_stdin: bool) -> None:
+    """Log in to a registry (Docker Hub if no server is given)."""
+    from hull.errors import InvalidArgument
+
+    if password and password_stdin:
+        raise InvalidArgument("--password and --password-stdin are mutually exclusive")
+    if password_stdin:
+        if not username:
+            raise InvalidArgument("Must provide --username with --password-stdin")
+        password = sys.stdin.read().rstrip("\r\n")
+    elif password:
+        click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+                   err=True)
+    if not username or not password:
+        if not sys.stdin.isatty():
+            raise InvalidArgument("Cannot perform an interactive login from a non TTY device")
+        if not username:
+            username = click.prompt("Username", default="", show_default=False).strip()
+        if not password:
+            password = click.prompt("Password", hide_input=True, default="",
+                                    show_default=False)
+        if not username or not password:
+            raise InvalidArgument("Username and password are required")
+    result = engine_of(ctx).registry.login(server or "docker.io", username, password)
+    if not result.stored_in.startswith("docker-credential-"):
+        click.echo(f"WARNING! Your password will be stored unencrypted in {result.stored_in}.",
+                   err=True)
+    click.echo("Login Succeeded")
+
+
+@click.command("logout", short_help="Log out from a registry")
+@click.argument("server", required=False)
+@click.pass_context
+def logout(ctx: click.Context, server: str | None) -> None:
+    """Log out from a registry (Docker Hub if no server is given)."""
+    key, erased = engine_of(ctx).registry.logout(server or "docker.io")
+    if erased:
+        click.echo(f"Removing login credentials for {key}")
+    else:
+        click.echo(f"Not logged in to {key}")
