@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hull.content.store import BlobStore
     from hull.engine.containers import ContainerService
     from hull.engine.images import ImageService
+    from hull.engine.registry import RegistryService
     from hull.snapshot.base import Snapshotter
     from hull.state.db import Database
 
@@ -57,6 +58,12 @@ class Engine:
         from hull.engine.images import ImageService
 
         return ImageService(self)
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        from hull.engine.registry import RegistryService
+
+        return RegistryService(self)
 
     @cached_property
     def containers(self) -> ContainerService:

@@ -282,3 +282,10 @@ image_group.add_command(load, "load")
 image_group.add_command(prune, "prune")
 image_group.add_command(image_inspect, "inspect")
 
+# `image pull` / `image push` (the module imports only click at its top: cheap).
+from hull.cli.commands.distribution import pull as _pull  # noqa: E402
+from hull.cli.commands.distribution import push as _push  # noqa: E402
+
+image_group.add_command(_pull, "pull")
+image_group.add_command(_push, "push")
+
