@@ -40,6 +40,18 @@ def init_binary() -> str:
     return found
 
 
+def host_capabilities(known: tuple[str, ...]) -> list[str]:
+    """--privileged: every capability this engine holds itself (its bounding set), since a
+    process cannot hand out more than it has (e.g. inside another container)."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(x for x in f if x.startswith("CapBnd:"))
+        mask = int(line.split()[1], 16)
+    except (OSError, StopIteration, ValueError):
+        return list(known)
+    return [cap for bit, cap in enumerate(known) if mask & (1 << bit)]
+
+
 def process_args(config: dict[str, Any], host_config: dict[str, Any]) -> list[str]:
     args = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if host_config.get("Init"):
@@ -78,7 +90,7 @@ def build_spec(container_id: str, config: dict[str, Any], host_config: dict[str,
     privileged = bool(host_config.get("Privileged"))
     security = _security_options(host_config.get("SecurityOpt") or [])
     if privileged:
-        caps = list(ALL_CAPABILITIES)
+        caps = host_capabilities(ALL_CAPABILITIES)
     else:
         try:
             caps = resolve_capabilities(host_config.get("CapAdd") or [],
