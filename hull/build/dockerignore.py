@@ -343,6 +343,11 @@ class DockerIgnore:
         stack: list[_Dir] = []
         yield from self._walk_dir(context_dir, "", stack)
 
+    def walk_below(self, directory: str, prefix: str) -> Iterator[ContextEntry]:
+        """Like :meth:`walk` for the context subdirectory ``directory`` whose context path
+        is ``prefix`` (``"src/"``); entries keep their context paths."""
+        yield from self._walk_dir(directory, prefix, [])
+
     def _walk_dir(self, directory: str, rel: str, stack: list[_Dir]) -> Iterator[ContextEntry]:
         try:
             with os.scandir(directory) as it:

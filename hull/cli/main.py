@@ -46,6 +46,8 @@ COMMANDS: dict[str, str] = {
     "logs": "hull.cli.commands.container:logs",
     "ps": "hull.cli.commands.container_ps:ps",
     "container": "hull.cli.commands.container:container_group",
+    "build": "hull.cli.commands.build:build",
+    "builder": "hull.cli.commands.build:builder_group",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}

@@ -13,6 +13,7 @@ from hull.config import Settings
 
 if TYPE_CHECKING:
     from hull.content.store import BlobStore
+    from hull.engine.builds import BuildService
     from hull.engine.containers import ContainerService
     from hull.engine.images import ImageService
     from hull.engine.registry import RegistryService
@@ -64,6 +65,12 @@ class Engine:
         from hull.engine.registry import RegistryService
 
         return RegistryService(self)
+
+    @cached_property
+    def builds(self) -> BuildService:
+        from hull.engine.builds import BuildService
+
+        return BuildService(self)
 
     @cached_property
     def containers(self) -> ContainerService:

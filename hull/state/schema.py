@@ -64,4 +64,56 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX containers_by_image ON containers(image_id)
     """,
+    # 3: the build cache: one row per build step result, keyed by parent + step
+    """
+    CREATE TABLE build_cache (
+        key TEXT PRIMARY KEY,               -- sha256 of parent config digest + expanded step
+        parent TEXT NOT NULL,               -- config digest of the state the step started from
+        result TEXT NOT NULL,               -- config digest of the state it produced
+        config TEXT NOT NULL,               -- that state's image config (JSON)
+        layers TEXT NOT NULL,               -- its layers (JSON list of layer records)
+        created_at REAL NOT NULL,
+        last_used REAL NOT NULL
+    );
+    CREATE INDEX build_cache_by_result ON build_cache(result)
+    """,
+    # 4: networks, container endpoints (with their allocated addresses) and published ports
+    """
+    CREATE TABLE networks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,               -- 'bridge', 'host' or 'null'
+        created TEXT NOT NULL,              -- RFC 3339
+        subnet TEXT NOT NULL DEFAULT '',
+        gateway TEXT NOT NULL DEFAULT '',
+        ip_range TEXT NOT NULL DEFAULT '',
+        internal INTEGER NOT NULL DEFAULT 0,
+        bridge TEXT NOT NULL DEFAULT '',    -- Linux bridge name ('' for host/null)
+        data TEXT NOT NULL DEFAULT '{}'     -- labels, options, predefined flag
+    );
+    CREATE TABLE endpoints (
+        network_id TEXT NOT NULL REFERENCES networks(id),
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        config TEXT NOT NULL DEFAULT '{}',  -- aliases, requested address, MAC, links
+        address TEXT,                       -- allocated IPv4 while attached, else NULL
+        mac TEXT NOT NULL DEFAULT '',
+        veth TEXT NOT NULL DEFAULT '',      -- host side of the veth pair while attached
+        ifname TEXT NOT NULL DEFAULT '',    -- eth0, eth1, ... inside the container
+        endpoint_id TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (network_id, container_id),
+        UNIQUE (network_id, address)
+    );
+    CREATE INDEX endpoints_by_container ON endpoints(container_id);
+    CREATE TABLE port_bindings (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        proto TEXT NOT NULL,
+        host_ip TEXT NOT NULL,
+        host_port INTEGER NOT NULL,
+        container_port INTEGER NOT NULL,
+        container_ip TEXT NOT NULL,
+        PRIMARY KEY (proto, host_port, host_ip)
+    );
+    CREATE INDEX port_bindings_by_container ON port_bindings(container_id)
+    """,
 ]

@@ -1,0 +1,726 @@
+"""The Dockerfile executor: stages, steps, the cache, and the final image.
+
+:class:`Builder` runs the stages the target needs, in waves from
+:meth:`BuildDefinition.build_order`; the stages of one wave build in parallel threads,
+each with its own engine (database connections are per thread).  :class:`StageBuilder`
+walks one stage: every instruction is a step that turns the stage's
+:class:`~hull.build.state.ImageState` into the next one.
+
+Every step goes through the cache (:mod:`hull.build.cache`), metadata-only ones too, so
+a fully cached build reproduces the same configs and so the same image id.  A step's key
+is its parent's config digest plus the step after variable substitution; COPY and ADD
+add the content hash of the context files they read, so editing one file rebuilds from
+the first step that reads it.
+
+Conventions, and where they follow one Docker builder or the other:
+
+* history lines are BuildKit's (``RUN /bin/sh -c npm install # buildkit``,
+  ``CMD ["npm" "start"]``); metadata-only steps are ``empty_layer`` entries;
+* a step that changes no file adds no layer (BuildKit; the classic builder would add an
+  empty one); WORKDIR makes its directory when missing, which is then a (0 B) layer;
+* ``FROM scratch`` starts with BuildKit's default ``PATH``; ENTRYPOINT clears a CMD
+  inherited from the base image; ONBUILD triggers of the base run right after FROM
+  and are not inherited;
+* output with ``--progress plain`` is the classic builder's (``Step 3/7 : ...``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hull.build import copy as copying
+from hull.build.cache import BuildCache, step_key
+from hull.build.context import (
+    BuildContext,
+    Source,
+    content_hash,
+    find_sources,
+)
+from hull.build.instructions import (
+    AddInstruction,
+    ArgInstruction,
+    CmdInstruction,
+    CopyInstruction,
+    EntrypointInstruction,
+    EnvInstruction,
+    Expander,
+    ExposeInstruction,
+    HealthcheckInstruction,
+    HistoryContext,
+    Instruction,
+    LabelInstruction,
+    MaintainerInstruction,
+    OnbuildInstruction,
+    RunInstruction,
+    ShellInstruction,
+    StopSignalInstruction,
+    UserInstruction,
+    VolumeInstruction,
+    WorkdirInstruction,
+)
+from hull.build.progress import Progress
+from hull.build.snapshots import StepFilesystem, mounted_view
+from hull.build.state import ImageState
+from hull.errors import HullError, InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from hull.build.stages import BuildDefinition, Stage
+    from hull.engine import Engine
+
+_DROPPED_BASE_KEYS = ("container", "container_config", "docker_version", "id", "parent")
+_KEY_SKIP = ("original", "start_line", "end_line")
+ERROR_TAIL_LINES = 10
+
+
+class BuildError(HullError):
+    """A build step failed; the message names the Dockerfile line."""
+
+
+@dataclass
+class BuildOptions:
+    """``hull build`` flags that shape the result."""
+
+    tags: list[str] = field(default_factory=list)
+    build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    no_cache: bool = False
+    network: str = "default"
+    secrets: dict[str, bytes] = field(default_factory=dict)
+    platform: str | None = None
+
+
+@dataclass
+class BuildResult:
+    image_id: str
+    tags: list[str]
+    steps: int = 0
+    cached: int = 0
+
+
+@dataclass
+class _Counters:
+    steps: int = 0
+    cached: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, cached: bool) -> None:
+        with self.lock:
+            self.steps += 1
+            self.cached += int(cached)
+
+
+class Builder:
+    """One build: a parsed Dockerfile, a context, options and a progress reporter."""
+
+    def __init__(self, engine: Engine, definition: BuildDefinition, context: BuildContext,
+                 dockerfile_name: str, options: BuildOptions, progress: Progress) -> None:
+        self.engine = engine
+        self.definition = definition
+        self.context = context
+        self.dockerfile_name = dockerfile_name
+        self.options = options
+        self.progress = progress
+        self.results: dict[int, ImageState] = {}
+        self.counters = _Counters()
+        self.scratch = os.path.join(engine.root, "build", "tmp", f"{os.getpid()}-"
+                                    f"{os.urandom(4).hex()}")
+        self.runtime_root = os.path.join(engine.run_root, "build", "runtime")
+        self.cache_mounts = os.path.join(engine.root, "build", "cache-mounts")
+        self.declared_args: set[str] = set()
+        self._lock = threading.Lock()
+
+    # ---- the whole build ---------------------------------------------------------------
+
+    def run(self) -> BuildResult:
+        from hull import reference
+
+        tags = [str(reference.parse_tag_arg(t)) for t in self.options.tags]
+        target = self.definition.target(self.options.target)
+        waves = self.definition.build_order(self.options.target)
+        needed = sorted((s for wave in waves for s in wave), key=lambda s: s.index)
+        total = sum(1 + len(s.instructions) for s in needed)
+        first: dict[int, int] = {}
+        number = 1
+        for stage in needed:
+            first[stage.index] = number
+            number += 1 + len(stage.instructions)
+        self.progress.begin(total)
+        try:
+            for wave in waves:
+                if len(wave) == 1:
+                    stage = wave[0]
+                    self.results[stage.index] = StageBuilder(
+                        self, self.engine, stage, first[stage.index], total).build()
+                else:
+                    self._parallel(wave, first, total)
+            final = self.results[target.index]
+            if self.options.labels:
+                final = final.clone()
+                labels = dict(final.config.get("Labels") or {})
+                labels.update(self.options.labels)
+                final.config["Labels"] = labels
+            self._warn_unused_args()
+            image = self._create_image(final, tags)
+        finally:
+            import shutil
+
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        familiar = [reference.parse(t).familiar() for t in tags]
+        self.progress.finished(image, familiar)
+        return BuildResult(image, familiar, self.counters.steps, self.counters.cached)
+
+    def _parallel(self, wave: list[Stage], first: dict[int, int], total: int) -> None:
+        from hull.engine import Engine
+
+        def build_one(stage: Stage) -> tuple[int, ImageState]:
+            engine = Engine(self.engine.settings)
+            try:
+                return stage.index, StageBuilder(self, engine, stage, first[stage.index],
+                                                 total).build()
+            finally:
+                engine.close()
+
+        with ThreadPoolExecutor(max_workers=min(len(wave), 4),
+                                thread_name_prefix="hull-stage") as pool:
+            futures = [pool.submit(build_one, stage) for stage in wave]
+            error: BaseException | None = None
+            for future in futures:
+                try:
+                    index, state = future.result()
+                    self.results[index] = state
+                except BaseException as e:  # first failure wins; the others finish first
+                    error = error or e
+            if error is not None:
+                raise error
+
+    def _create_image(self, state: ImageState, tags: list[str]) -> str:
+        from hull.oci.image import ImageConfig
+
+        store = self.engine.images.store
+        image, _ = store.create_image(ImageConfig(state.doc), list(state.layers), tags)
+        return image.id
+
+    def _warn_unused_args(self) -> None:
+        from hull.build.stages import PLATFORM_ARGS, PROXY_ARGS
+
+        known = self.declared_args | set(PROXY_ARGS) | set(PLATFORM_ARGS)
+        known |= {d.key for m in self.definition.meta_args for d in m.args}
+        unused = sorted(set(self.options.build_args) - known)
+        if unused:
+            self.progress.warning(f"One or more build-args {unused} were not consumed")
+
+    def stage_result(self, index: int) -> ImageState:
+        return self.results[index]
+
+
+class StageBuilder:
+    """Runs the instructions of one stage, step by step."""
+
+    def __init__(self, build: Builder, engine: Engine, stage: Stage, first_number: int,
+                 total: int) -> None:
+        from hull.build.stages import StageArgs
+
+        self.builder = build
+        self.engine = engine
+        self.stage = stage
+        self.number = first_number
+        self.total = total
+        self.name = stage.display_name
+        self.progress = build.progress
+        self.images = engine.images.store
+        self.cache = BuildCache(engine.db, self.images, engine.content)
+        definition = build.definition
+        self.args = StageArgs(definition.global_args, definition.build_args,
+                              definition.escape_token)
+        self.state = ImageState({})
+        self.cmd_set = False
+
+    # ---- driving -----------------------------------------------------------------------
+
+    def build(self) -> ImageState:
+        origin = self.stage.from_instruction
+        self.progress.step(self.name, self.number, self.total, origin.original)
+        self.number += 1
+        try:
+            self.state, shown = self._base_state()
+        except HullError as e:
+            raise self._error(origin, str(e)) from None
+        self.progress.base(self.name, shown)
+        triggers = list(self.state.config.get("OnBuild") or [])
+        if triggers:
+            self.state.config["OnBuild"] = None
+            self._run_triggers(triggers)
+        for instruction in self.stage.instructions:
+            self.progress.step(self.name, self.number, self.total, instruction.original)
+            self.number += 1
+            self.dispatch(instruction)
+        return self.state
+
+    def _base_state(self) -> tuple[ImageState, str]:
+        from hull.build.stages import SCRATCH, Platform
+
+        stage = self.stage
+        if stage.base_stage is not None:
+            base = self.builder.stage_result(stage.base_stage).clone()
+            return base, base.digest
+        if stage.base_name == SCRATCH:
+            platform = Platform.parse(stage.platform) if stage.platform else Platform.host()
+            state = ImageState.scratch(platform.os, platform.architecture, platform.variant)
+            return state, state.digest
+        try:
+            image = self.images.resolve(stage.base_name)
+        except NotFound:
+            raise NotFound(f"base image {stage.base_name!r} is not present locally (builds "
+                           "use local images: import, load or pull it first)") from None
+        state = ImageState.from_image(self.images.config_bytes(image), list(image.layers))
+        for key in _DROPPED_BASE_KEYS:
+            state.doc.pop(key, None)
+        return state, image.id
+
+    def _run_triggers(self, triggers: list[str]) -> None:
+        from hull.build.instructions import parse_instructions
+
+        self.progress.triggers(self.name, len(triggers))
+        for expression in triggers:
+            try:
+                instructions = parse_instructions(expression, "ONBUILD")
+            except HullError as e:
+                raise self._error(self.stage.from_instruction,
+                                  f"invalid ONBUILD trigger {expression!r}: {e}") from None
+            for instruction in instructions:
+                self.dispatch(instruction)
+
+    def dispatch(self, instruction: Instruction) -> None:
+        try:
+            handler = _HANDLERS.get(type(instruction))
+            if handler is None:
+                raise InvalidArgument(f"{instruction.KEYWORD} is not allowed here")
+            handler(self, instruction)
+        except BuildError:
+            self.progress.failed(self.name, "")
+            raise
+        except HullError as e:
+            self.progress.failed(self.name, str(e))
+            raise self._error(instruction, str(e)) from None
+
+    def _error(self, instruction: Instruction, message: str) -> BuildError:
+        return BuildError(f"{self.builder.dockerfile_name}:{instruction.start_line}: "
+                          f"{instruction.original.splitlines()[0] if instruction.original else ''}"
+                          f": {message}")
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    @property
+    def expansion_env(self) -> dict[str, str]:
+        env = dict(self.args.values)
+        env.update(self.state.env)
+        return env
+
+    def expander(self) -> Expander:
+        return Expander(self.expansion_env, self.builder.definition.escape_token)
+
+    def history_context(self, source_hash: str = "") -> HistoryContext:
+        return HistoryContext(shell=self.state.shell,
+                              build_args=tuple(self.args.run_build_args()),
+                              workdir=self.state.workdir, source_hash=source_hash)
+
+    def step(self, description: dict[str, Any],
+             make: Callable[[ImageState], tuple[ImageState, str | None]]) -> None:
+        """Reuse the cached result of a step, or run ``make`` on a copy of the parent."""
+        parent = self.state
+        parent_digest = parent.digest
+        key = step_key(parent_digest, description)
+        if not self.builder.options.no_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.state = hit
+                self.builder.counters.add(True)
+                self.progress.cached(self.name, hit.digest)
+                return
+        new, container = make(parent.clone())
+        self.cache.put(key, parent_digest, new)
+        self.state = new
+        self.builder.counters.add(False)
+        self.progress.done(self.name, new.digest, container)
+
+    def metadata_step(self, expanded: Instruction, change: Callable[[ImageState], None],
+                      extra: dict[str, Any] | None = None) -> None:
+        history = expanded.history_text("buildkit", self.history_context())
+
+        def make(state: ImageState) -> tuple[ImageState, str | None]:
+            change(state)
+            if history is not None:
+                state.add_history(history, empty_layer=True)
+            return state, None
+
+        description = {"op": expanded.KEYWORD, "history": history, **_describe(expanded),
+                       **(extra or {})}
+        self.step(description, make)
+
+    def filesystem_step(self, state: ImageState, history: str | None,
+                        work: Callable[[str], None]) -> ImageState:
+        """Run ``work`` on the mounted root filesystem of a new snapshot over ``state``."""
+        fs = StepFilesystem(self.images, self.engine.content, state.top_chain,
+                            self.builder.scratch)
+        try:
+            work(fs.open())
+            layer = fs.commit()
+        except BaseException:
+            fs.discard()
+            raise
+        if layer is not None:
+            state.layers.append(layer)
+        if history is not None:
+            state.add_history(history, empty_layer=layer is None)
+        return state
+
+
+# ---- metadata instructions --------------------------------------------------------------
+
+def _describe(instruction: Instruction) -> dict[str, Any]:
+    return {k: v for k, v in instruction.to_dict().items() if k not in _KEY_SKIP}
+
+
+def _env(b: StageBuilder, instruction: EnvInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+
+    def change(state: ImageState) -> None:
+        for pair in expanded.pairs:
+            state.set_env(pair.key, pair.value)
+
+    b.metadata_step(expanded, change)
+
+
+def _label(b: StageBuilder, instruction: LabelInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+
+    def change(state: ImageState) -> None:
+        labels = dict(state.config.get("Labels") or {})
+        for pair in expanded.pairs:
+            labels[pair.key] = pair.value
+        state.config["Labels"] = labels
+
+    b.metadata_step(expanded, change)
+
+
+def _maintainer(b: StageBuilder, instruction: MaintainerInstruction) -> None:
+    def change(state: ImageState) -> None:
+        state.doc["author"] = instruction.maintainer
+
+    b.metadata_step(instruction, change)
+
+
+def _arg(b: StageBuilder, instruction: ArgInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+    b.args.declare(instruction, b.expansion_env)
+    with b.builder._lock:
+        b.builder.declared_args |= {d.key for d in instruction.args}
+    b.metadata_step(expanded, lambda state: None)
+
+
+def _expose(b: StageBuilder, instruction: ExposeInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+    ports = expanded.exposed_ports()
+
+    def change(state: ImageState) -> None:
+        exposed = dict(state.config.get("ExposedPorts") or {})
+        for port in ports:
+            exposed[port] = {}
+        state.config["ExposedPorts"] = exposed
+
+    b.metadata_step(expanded, change)
+
+
+def _user(b: StageBuilder, instruction: UserInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+
+    def change(state: ImageState) -> None:
+        state.config["User"] = expanded.user
+
+    b.metadata_step(expanded, change)
+
+
+def _volume(b: StageBuilder, instruction: VolumeInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+
+    def change(state: ImageState) -> None:
+        volumes = dict(state.config.get("Volumes") or {})
+        for volume in expanded.volumes:
+            volumes[volume] = {}
+        state.config["Volumes"] = volumes
+
+    b.metadata_step(expanded, change)
+
+
+def _stopsignal(b: StageBuilder, instruction: StopSignalInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+
+    def change(state: ImageState) -> None:
+        state.config["StopSignal"] = expanded.signal
+
+    b.metadata_step(expanded, change)
+
+
+def _healthcheck(b: StageBuilder, instruction: HealthcheckInstruction) -> None:
+    def change(state: ImageState) -> None:
+        check: dict[str, Any] = {"Test": list(instruction.test)}
+        for key, value in (("Interval", instruction.interval),
+                           ("Timeout", instruction.timeout),
+                           ("StartPeriod", instruction.start_period),
+                           ("StartInterval", instruction.start_interval),
+                           ("Retries", instruction.retries)):
+            if value:
+                check[key] = value
+        state.config["Healthcheck"] = check
+
+    b.metadata_step(instruction, change)
+
+
+def _shell(b: StageBuilder, instruction: ShellInstruction) -> None:
+    def change(state: ImageState) -> None:
+        state.config["Shell"] = list(instruction.shell)
+
+    b.metadata_step(instruction, change)
+
+
+def _cmd(b: StageBuilder, instruction: CmdInstruction) -> None:
+    argv = instruction.argv(b.state.shell)
+    b.cmd_set = True
+
+    def change(state: ImageState) -> None:
+        state.config["Cmd"] = argv
+
+    b.metadata_step(instruction, change, {"argv": argv})
+
+
+def _entrypoint(b: StageBuilder, instruction: EntrypointInstruction) -> None:
+    argv = instruction.argv(b.state.shell)
+    clear_cmd = not b.cmd_set
+
+    def change(state: ImageState) -> None:
+        state.config["Entrypoint"] = argv
+        if clear_cmd:
+            state.config["Cmd"] = None
+
+    b.metadata_step(instruction, change, {"argv": argv, "clear_cmd": clear_cmd})
+
+
+def _onbuild(b: StageBuilder, instruction: OnbuildInstruction) -> None:
+    def change(state: ImageState) -> None:
+        state.config["OnBuild"] = [*(state.config.get("OnBuild") or []),
+                                   instruction.expression]
+
+    b.metadata_step(instruction, change, {"expression": instruction.expression})
+
+
+# ---- filesystem instructions ------------------------------------------------------------
+
+def _workdir(b: StageBuilder, instruction: WorkdirInstruction) -> None:
+    expanded = instruction.expand(b.expander())
+    path = expanded.resolve(b.state.workdir)
+    history = expanded.history_text("buildkit", b.history_context())
+
+    def make(state: ImageState) -> tuple[ImageState, str | None]:
+        state.config["WorkingDir"] = path
+        if path == "/":
+            state.add_history(history or "", empty_layer=True)
+            return state, None
+
+        def work(rootfs: str) -> None:
+            copying.make_dirs(rootfs, path, copying.Ownership(0, 0))
+
+        return b.filesystem_step(state, history, work), None
+
+    b.step({"op": "WORKDIR", "path": path}, make)
+
+
+def _run(b: StageBuilder, instruction: RunInstruction) -> None:
+    from hull.build.run_mounts_exec import prepare_mounts
+
+    expanded = instruction.expand(b.expander())
+    shell = b.state.shell
+    argv = expanded.argv(shell)
+    build_args = b.args.run_build_args()
+    network = expanded.network if expanded.network != "default" else b.builder.options.network
+    script = expanded.script_heredoc()
+    files = {script.name: script.chomped_content().encode()} if script else {}
+    mounts = list(expanded.mounts or [])
+    history = expanded.history_text("buildkit", b.history_context())
+    description = {"op": "RUN", "argv": argv, "args": build_args, "network": network,
+                   "security": expanded.security, "mounts": [m.to_dict() for m in mounts],
+                   "files": {k: v.decode() for k, v in files.items()}}
+
+    def make(state: ImageState) -> tuple[ImageState, str | None]:
+        from hull.build.run_step import RunRequest, run_command
+
+        container_id = os.urandom(32).hex()
+        env = list(state.config.get("Env") or [])
+        names = {e.partition("=")[0] for e in env}
+        env += [f"{k}={v}" for k, v in build_args if k not in names]
+        b.progress.running(b.name, container_id)
+
+        def work(rootfs: str) -> None:
+            with prepare_mounts(b, mounts) as spec_mounts:
+                request = RunRequest(argv=argv, env=env, cwd=state.workdir, user=state.user,
+                                     network=network, mounts=spec_mounts, files=files,
+                                     insecure=expanded.security == "insecure")
+                outcome = run_command(rootfs, request, b.builder.scratch, b.builder.runtime_root,
+                                      container_id,
+                                      lambda data: b.progress.output(b.name, data))
+            if outcome.exit_code != 0:
+                raise _run_failure(b, instruction, argv, outcome.exit_code, outcome.tail)
+
+        return b.filesystem_step(state, history, work), container_id
+
+    b.step(description, make)
+
+
+def _run_failure(b: StageBuilder, instruction: Instruction, argv: list[str], code: int,
+                 tail: bytes) -> BuildError:
+    lines = tail.decode(errors="replace").rstrip("\n").splitlines()[-ERROR_TAIL_LINES:]
+    message = (f"{b.builder.dockerfile_name}:{instruction.start_line}: the command "
+               f"'{' '.join(argv)}' returned a non-zero code: {code}")
+    if lines:
+        message += "\n" + "\n".join("  " + line for line in lines)
+    b.progress.failed(b.name, message)
+    return BuildError(message)
+
+
+def _copy(b: StageBuilder, instruction: CopyInstruction | AddInstruction) -> None:
+    env = b.expansion_env
+    expanded = instruction.expand(b.expander()).expand_contents(env)
+    is_add = isinstance(expanded, AddInstruction)
+    keyword = expanded.KEYWORD
+    if getattr(expanded, "parents", False):
+        raise InvalidArgument("COPY --parents is not supported")
+    for source in expanded.sources:
+        if copying.is_url(source):
+            if not is_add:
+                raise InvalidArgument(f"source can't be a URL for COPY: {source}")
+            raise InvalidArgument(f"ADD from a URL is not supported: builds here have no "
+                                  f"network access ({source})")
+    dest, dest_is_dir = copying.destination(expanded.dest, b.state.workdir)
+    mode = copying.parse_chmod(expanded.chmod)
+    from_ = getattr(expanded, "from_", "")
+    description: dict[str, Any] = {
+        "op": keyword, "sources": expanded.sources, "dest": dest, "dir": dest_is_dir,
+        "chown": expanded.chown, "chmod": expanded.chmod, "link": expanded.link,
+        "excludes": expanded.excludes,
+        "contents": [[c.path, c.data] for c in expanded.contents],
+        "unpack": getattr(expanded, "unpack", None)}
+    ignore = _ignore_for(b, expanded.excludes) if not from_ else None
+    source_hash = ""
+    if from_:
+        source_chain, source_id = _from_source(b, from_)
+        description["from"] = source_id
+    else:
+        source_chain = None
+        if expanded.sources:
+            root = b.builder.context.require_root(keyword)
+            found = _find_all(root, expanded.sources, ignore)
+            source_hash = content_hash(found, ignore)
+            description["hash"] = source_hash
+    history = expanded.history_text("buildkit", b.history_context(source_hash))
+
+    def make(state: ImageState) -> tuple[ImageState, str | None]:
+        def work(rootfs: str) -> None:
+            owner = copying.resolve_chown(rootfs, expanded.chown) if expanded.chown else (
+                copying.Ownership() if from_ else copying.Ownership(0, 0))
+            if from_:
+                with mounted_view(b.images.snapshotter, source_chain,
+                                  b.builder.scratch) as root:
+                    found = _find_all(root, expanded.sources, None)
+                    _copy_into(rootfs, found, expanded, dest, dest_is_dir, owner, mode, None,
+                               is_add=False)
+            else:
+                found = (_find_all(b.builder.context.require_root(keyword), expanded.sources,
+                                   ignore) if expanded.sources else [])
+                _copy_into(rootfs, found, expanded, dest, dest_is_dir, owner, mode, ignore,
+                           is_add)
+
+        return b.filesystem_step(state, history, work), None
+
+    b.step(description, make)
+
+
+def _copy_into(rootfs: str, found: list[Source], instruction: CopyInstruction | AddInstruction,
+               dest: str, dest_is_dir: bool, owner: copying.Ownership, mode: int | None,
+               ignore: Any, is_add: bool) -> None:
+    copier = copying.Copier(rootfs, owner, mode, ignore)
+    count = len(found) + len(instruction.contents)
+    if count > 1 and not dest_is_dir:
+        raise copying.CopyError(f"When using {instruction.KEYWORD} with more than one source "
+                                "file, the destination must be a directory and end with a /")
+    plain: list[Source] = []
+    unpack = getattr(instruction, "unpack", None)
+    for source in found:
+        if is_add and not source.is_dir and unpack is not False and copying.is_archive(
+                source.path):
+            copying.extract_archive(rootfs, source.path, dest)
+        else:
+            plain.append(source)
+    copier.copy(plain, dest, dest_is_dir or count > 1)
+    for content in instruction.contents:
+        copier.write_file(dest, dest_is_dir, content.path, content.data.encode())
+
+
+def _find_all(root: str, patterns: list[str], ignore: Any) -> list[Source]:
+    found: list[Source] = []
+    for pattern in patterns:
+        found += copying.sources_or_error(find_sources(root, pattern, ignore), pattern)
+    return list(copying.iter_unique(found))
+
+
+def _ignore_for(b: StageBuilder, excludes: list[str]) -> Any:
+    ignore = b.builder.context.ignore
+    if not excludes:
+        return ignore
+    from hull.build.dockerignore import DockerIgnore
+
+    return DockerIgnore([*ignore.patterns, *excludes])
+
+
+def _from_source(b: StageBuilder, name: str) -> tuple[str | None, str]:
+    """The layer chain and config digest (or image id) a ``--from`` names."""
+    definition = b.builder.definition
+    if name.isdigit():
+        state = b.builder.stage_result(int(name))
+        return state.top_chain, state.digest
+    stage = definition.find_stage(name)
+    if stage is not None:
+        state = b.builder.stage_result(stage.index)
+        return state.top_chain, state.digest
+    try:
+        image = b.images.resolve(name)
+    except NotFound:
+        raise NotFound(f"--from: image {name!r} is not present locally and is not a build "
+                       "stage") from None
+    return image.top_chain_id, image.id
+
+
+_HANDLERS: dict[type, Callable[[StageBuilder, Any], None]] = {
+    EnvInstruction: _env,
+    LabelInstruction: _label,
+    MaintainerInstruction: _maintainer,
+    ArgInstruction: _arg,
+    ExposeInstruction: _expose,
+    UserInstruction: _user,
+    VolumeInstruction: _volume,
+    StopSignalInstruction: _stopsignal,
+    HealthcheckInstruction: _healthcheck,
+    ShellInstruction: _shell,
+    CmdInstruction: _cmd,
+    EntrypointInstruction: _entrypoint,
+    OnbuildInstruction: _onbuild,
+    WorkdirInstruction: _workdir,
+    RunInstruction: _run,
+    CopyInstruction: _copy,
+    AddInstruction: _copy,
+}
+
