@@ -116,4 +116,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX port_bindings_by_container ON port_bindings(container_id)
     """,
+    # 5: volumes, and each container's mount points (a volume is in use while any has one)
+    """
+    CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        labels TEXT NOT NULL,               -- JSON object, or null when none were given
+        options TEXT NOT NULL,              -- driver options (JSON object or null)
+        created_at REAL NOT NULL,
+        remove_with TEXT NOT NULL DEFAULT '' -- container whose removal removes it (--rm)
+    );
+    CREATE TABLE container_mounts (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        volume TEXT REFERENCES volumes(name),
+        spec TEXT NOT NULL,                 -- the mount point (JSON)
+        copy_pending INTEGER NOT NULL DEFAULT 0,  -- seed the volume from the image at start
+        PRIMARY KEY (container_id, destination)
+    );
+    CREATE INDEX container_mounts_by_volume ON container_mounts(volume)
+    """,
 ]
