@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "logs": "hull.cli.commands.container:logs",
     "ps": "hull.cli.commands.container_ps:ps",
     "container": "hull.cli.commands.container:container_group",
+    "volume": "hull.cli.commands.volume:volume_group",
     "build": "hull.cli.commands.build:build",
     "builder": "hull.cli.commands.build:builder_group",
 }

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hull.engine.containers import ContainerService
     from hull.engine.images import ImageService
     from hull.engine.registry import RegistryService
+    from hull.engine.volumes import VolumeService
     from hull.snapshot.base import Snapshotter
     from hull.state.db import Database
 
@@ -77,6 +78,12 @@ class Engine:
         from hull.engine.containers import ContainerService
 
         return ContainerService(self)
+
+    @cached_property
+    def volumes(self) -> VolumeService:
+        from hull.engine.volumes import VolumeService
+
+        return VolumeService(self)
 
     def close(self) -> None:
         if "db" in self.__dict__:
