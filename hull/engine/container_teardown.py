@@ -48,6 +48,10 @@ def release(runtime_name: str, paths: ContainerPaths) -> None:
     with contextlib.suppress(HullError, OSError):
         get_runtime(runtime_name, paths.runtime_root).delete(paths.id, force=True)
     _destroy_cgroup(paths)
+    from hull.volume.active import release_container
+
+    with contextlib.suppress(HullError, OSError):
+        release_container(paths.run_root, paths.id)
     unmount_rootfs(paths)
     from hull.engine.container_netns import remove_netns
 
@@ -99,3 +103,7 @@ def discard(store: ContainerStore, paths: ContainerPaths, snapshotter: str) -> N
         snap.remove(key)
     shutil.rmtree(paths.dir, ignore_errors=True)
     store.delete(paths.id)
+    from hull.volume.cleanup import remove_owned
+
+    with contextlib.suppress(HullError, OSError):
+        remove_owned(store.db, paths.root, paths.id)

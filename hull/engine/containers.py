@@ -201,6 +201,7 @@ class ContainerService:
         args = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
         if not args:
             raise InvalidArgument("No command specified", exit_code=125)
+        mount_points = self.engine.volumes.plan(cfg, hc)  # bad mounts fail before anything exists
         cid = new_id()
         paths = self.paths(cid)
         now_ns = time.time_ns()
@@ -227,7 +228,8 @@ class ContainerService:
                                 list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or []),
                                 list(hc.get("DnsSearch") or []))
             self.engine.snapshotter.prepare(c.snapshot_key, image.top_chain_id)
-            c = self.store.update(cid, lambda rec: rec.data.update(files))
+            mounts = self.engine.volumes.attach(cid, mount_points, bool(hc.get("AutoRemove")))
+            c = self.store.update(cid, lambda rec: rec.data.update(files, Mounts=mounts))
         except BaseException:
             with contextlib.suppress(Exception):
                 self._discard(c)
@@ -372,6 +374,9 @@ class ContainerService:
         spec = build_spec(c.id, cfg, hc, paths.rootfs, user,
                           {k: c.data[k] for k in ("ResolvConfPath", "HostnamePath", "HostsPath")},
                           netns, paths.cgroups_path, console_size)
+        from hull.volume.ocimounts import merge_mounts
+
+        merge_mounts(spec, self.engine.volumes.mount_entries(c.id, paths.rootfs))
         with open(paths.config, "w") as f:
             json.dump(spec, f)
         return ShimPlan(container_id=c.id, paths=paths, db_path=self.engine.db.path,

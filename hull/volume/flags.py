@@ -196,3 +196,25 @@ def split_tmpfs_flags(values: list[str]) -> dict[str, str]:
         destination, _, options = value.partition(":")
         out[destination] = options
     return out
+
+
+def mount_flags_into(opts: dict[str, Any], config: dict[str, Any],
+                     host_config: dict[str, Any]) -> None:
+    """``-v``, ``--mount``, ``--tmpfs`` and ``--volumes-from`` of ``run``/``create`` into the
+    container's Config and HostConfig; a malformed ``--mount`` is a flag error."""
+    from hull.errors import InvalidArgument
+
+    binds, volumes = split_volume_flags(list(opts.get("volume") or ()))
+    mounts = []
+    for value in opts.get("mount") or ():
+        try:
+            mounts.append(parse_mount_flag(value))
+        except FlagValueError as e:
+            raise InvalidArgument(f'invalid argument "{value}" for "--mount" flag: {e}',
+                                  exit_code=125) from None
+    if volumes:
+        config["Volumes"] = volumes
+    host_config["Binds"] = binds or None
+    host_config["Mounts"] = mounts or None
+    host_config["Tmpfs"] = split_tmpfs_flags(list(opts.get("tmpfs") or ())) or None
+    host_config["VolumesFrom"] = list(opts.get("volumes_from") or ()) or None

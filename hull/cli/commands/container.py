@@ -142,7 +142,17 @@ def rm(ctx: click.Context, names: tuple[str, ...], force: bool, volumes: bool,
        link: bool) -> None:
     """Remove one or more containers."""
     service = engine_of(ctx).containers
-    for_each(ctx, names, lambda n: (service.remove(n, force=force), n)[1])
+
+    def one(name: str) -> str:
+        if not volumes:
+            service.remove(name, force=force)
+            return name
+        anonymous = engine_of(ctx).volumes.anonymous_of(service.get(name).id)
+        service.remove(name, force=force)
+        engine_of(ctx).volumes.remove_unused(anonymous)
+        return name
+
+    for_each(ctx, names, one)
 
 
 @click.command("rename", short_help="Rename a container")

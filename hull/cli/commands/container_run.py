@@ -152,6 +152,9 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
     }
     if opts["shm_size"]:
         host_config["ShmSize"] = _size(opts["shm_size"], "--shm-size")
+    from hull.volume.flags import mount_flags_into
+
+    mount_flags_into(opts, config, host_config)
     return config, host_config
 
 
@@ -208,6 +211,12 @@ def container_options(fn: Callable) -> Callable:
                      " (host:ip)."),
         click.option("--group-add", multiple=True, help="Add additional groups to join."),
         click.option("--shm-size", default=None, help="Size of /dev/shm."),
+        click.option("-v", "--volume", multiple=True, help="Bind mount a volume."),
+        click.option("--mount", multiple=True, help="Attach a filesystem mount to the"
+                     " container."),
+        click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory."),
+        click.option("--volumes-from", multiple=True, help="Mount volumes from the specified"
+                     " container(s)."),
     ]
     for option in reversed(options):
         fn = option(fn)
