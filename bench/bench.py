@@ -119,6 +119,59 @@ def bench_images(report: Report, env: dict[str, str], base: Path, docker_env: di
     report.add(f"load {mb:.0f} MB image", mb / t_load, "MB/s", others, higher_is_better=True)
 
 
+def bench_containers(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
+                     quick: bool) -> None:
+    """run --rm, run -d + stop, ps -a with 100 containers, and the shim's memory."""
+    busybox = base / "busybox.tar"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_busybox_tar.py"), str(busybox)],
+                   check=True, stdout=subprocess.DEVNULL)
+    run([*HULL, "import", str(busybox), "busybox:latest"], env)
+    if docker_env:
+        run(["docker", "import", str(busybox), "busybox:latest"], docker_env)
+    repeat = 5 if quick else 15
+    net = ["--network", "none"]  # the private dockerd has no bridge
+
+    def both(what: str, hull_cmds: list[list[str]], docker_cmds: list[list[str]],
+             times: int = repeat) -> None:
+        t_hull = timed(lambda: [run(c, env) for c in hull_cmds], times)
+        others = {}
+        if docker_env:
+            others["docker"] = timed(lambda: [run(c, docker_env) for c in docker_cmds], times)
+        report.add(what, t_hull, "s", others)
+
+    both("run --rm busybox true", [[*HULL, "run", "--rm", "busybox", "true"]],
+         [["docker", "run", "--rm", *net, "busybox", "true"]])
+    both("run -d + stop (--init sleep)",
+         [[*HULL, "run", "-d", "--init", "--name", "b1", "busybox", "sleep", "300"],
+          [*HULL, "stop", "b1"], [*HULL, "rm", "b1"]],
+         [["docker", "run", "-d", *net, "--init", "--name", "b1", "busybox", "sleep", "300"],
+          ["docker", "stop", "b1"], ["docker", "rm", "b1"]], times=3 if quick else 5)
+
+    count = 100
+    for i in range(count):
+        run([*HULL, "create", "--name", f"c{i}", "busybox", "true"], env)
+        if docker_env:
+            run(["docker", "create", *net, "--name", f"c{i}", "busybox", "true"], docker_env)
+    both(f"ps -a ({count} containers)", [[*HULL, "ps", "-a"]], [["docker", "ps", "-a"]])
+
+    def shim_rss_kb(cli: list[str], e: dict[str, str]) -> int:
+        run([*cli, "run", "-d", *(net if cli == ["docker"] else []), "--name", "rss",
+             "busybox", "sleep", "300"], e)
+        time.sleep(1.0)  # hull's shim slims down after its first 0.2 s
+        pid = subprocess.run([*cli, "inspect", "-f", "{{.State.Pid}}", "rss"], env=e,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        shim = int(raw[raw.rindex(b")") + 2:].split()[1])
+        with open(f"/proc/{shim}/status") as f:
+            rss = int(next(x for x in f if x.startswith("VmRSS:")).split()[1])
+        run([*cli, "rm", "-f", "rss"], e)
+        return rss
+
+    others = {"docker": float(shim_rss_kb(["docker"], docker_env))} if docker_env else {}
+    report.add("shim RSS per container", float(shim_rss_kb(HULL, env)), "KB", others)
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -138,8 +191,10 @@ def main() -> None:
         if not args.no_docker and dockerd.available():
             with dockerd.private_dockerd(base / "docker") as docker_env:
                 bench_images(report, env, base, docker_env, args.quick)
+                bench_containers(report, env, base, docker_env, args.quick)
         else:
             bench_images(report, env, base, None, args.quick)
+            bench_containers(report, env, base, None, args.quick)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal as signals
-import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,8 @@ from hull.engine.container_store import ContainerStore
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    import socket
+
     from hull.engine import Engine
     from hull.runtime.base import Runtime
 
@@ -140,6 +141,31 @@ class ContainerService:
     def list(self) -> list[Container]:
         self.reconcile()
         return self.store.all()
+
+    def image_of_name(self, name: str) -> str | None:
+        """The image id a reference or id names now (cheap: no image store, cached)."""
+        cache = self.__dict__.setdefault("_image_names", {})
+        if name not in cache:
+            cache[name] = self._lookup_image(name)
+        return cache[name]
+
+    def _lookup_image(self, name: str) -> str | None:
+        db = self.engine.db
+        if name.startswith("sha256:"):
+            row = db.query_one("SELECT id FROM images WHERE id = ?", (name,))
+            return row["id"] if row else None
+        try:
+            from hull import reference as refs
+
+            normalized = str(refs.parse(name))
+        except HullError:
+            normalized = ""
+        if normalized:
+            row = db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (normalized,))
+            if row:
+                return str(row["image_id"])
+        rows = db.query("SELECT id FROM images WHERE id LIKE ? LIMIT 2", (f"sha256:{name}%",))
+        return str(rows[0]["id"]) if len(rows) == 1 else None
 
     # ---- crash repair --------------------------------------------------------------------
 
@@ -479,6 +505,8 @@ class ContainerService:
 
     def wait_exit(self, c: Container, timeout: float | None) -> bool:
         """Block until the container's shim finished (True) or ``timeout`` passed (False)."""
+        import socket
+
         from hull.shim import protocol as proto
 
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -53,17 +53,15 @@ def go_quote(text: str) -> str:
 def image_column(service: ContainerService, c: Container, no_trunc: bool) -> str:
     """The name the user gave, unless it now means another image: then the image id."""
     name = c.config.get("Image") or ""
-    try:
-        if name and service.engine.images.store.resolve_id(name) == c.image_id:
-            return name
-    except Exception:
-        pass
+    if name and service.image_of_name(name) == c.image_id:
+        return name
     return c.image_id if no_trunc else c.image_id.split(":", 1)[-1][:12]
 
 
 def row(service: ContainerService, c: Container, no_trunc: bool, size: bool,
         now: float) -> dict[str, Any]:
     from hull.cli.humanize import human_duration, human_size
+    from hull.network.display import ports_column
 
     command = c.command_line()
     labels = c.config.get("Labels") or {}
@@ -73,7 +71,7 @@ def row(service: ContainerService, c: Container, no_trunc: bool, size: bool,
         "Command": go_quote(command if no_trunc else ellipsis(command, COMMAND_WIDTH)),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(c.created_at)),
         "RunningFor": human_duration(now - c.created_at) + " ago",
-        "Ports": "",
+        "Ports": ports_column((c.data.get("NetworkSettings") or {}).get("Ports")),
         "Status": c.status_text(now),
         "Names": c.name,
         "Labels": ",".join(f"{k}={v}" for k, v in labels.items()),
