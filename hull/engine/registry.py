@@ -121,7 +121,8 @@ class RegistryService:
         names = [] if ref.digest else [str(ref)]
         before = self._image_named(names[0] if names else f"{ref.name}@{digest}")
         self.store.cleanup()
-        dest = LocalDestination(self.store, repo_digests=[f"{ref.name}@{digest}"])
+        dest = LocalDestination(self.store, repo_digests=[f"{ref.name}@{digest}"],
+                                background_reads=True)
         result = copy_image(src, dest, names=names, platform=platform, observer=observer)
         return PullResult(ref, result.image_id, digest, before == result.image_id)
 

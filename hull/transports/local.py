@@ -79,6 +79,73 @@ class _Tee:
             pass
 
 
+class _BackgroundTee:
+    """Reads a stream on a thread, writing every chunk to a sink; the consumer reads the
+    same bytes through a bounded queue.  An error of the stream (a digest mismatch at
+    its end) is raised to the consumer where the stream would have raised it."""
+
+    def __init__(self, stream: BinaryIO, sink: Callable[[bytes], object], depth: int = 8
+                 ) -> None:
+        import queue
+        import threading
+
+        self._stream = stream
+        self._sink = sink
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._full = queue.Full
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hull-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                data = self._stream.read(1 << 20)
+                if not data:
+                    break
+                self._sink(data)
+                self._put(data)
+            self._put(b"")
+        except BaseException as e:  # handed to the consumer
+            self._put(e)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except self._full:
+                continue
+
+    def read(self, n: int = -1) -> bytes:
+        while self._pos >= len(self._buf) and not self._eof:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if not item:
+                self._eof = True
+            self._buf, self._pos = item, 0
+        end = len(self._buf) if n < 0 else self._pos + n
+        data = self._buf[self._pos:end]
+        self._pos += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        while self.read(1 << 20):
+            pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+
 class LocalDestination(ImageDestination):
     """Unpacks layers into snapshots as they arrive and records the image at the end.
 
@@ -90,8 +157,12 @@ class LocalDestination(ImageDestination):
     parallel_blobs = 8
     streams_single_layer = True
 
-    def __init__(self, store: ImageStore, repo_digests: list[str] | None = None) -> None:
+    def __init__(self, store: ImageStore, repo_digests: list[str] | None = None,
+                 background_reads: bool = False) -> None:
         self.store = store
+        #: Read, verify and store a streamed blob on a second thread while this one
+        #: decompresses and unpacks it (worth it for network sources).
+        self.background_reads = background_reads
         self.repo_digests = list(repo_digests or [])
         self._layers: list[LayerRecord] = []
         self._parent: str | None = None
@@ -143,9 +214,19 @@ class LocalDestination(ImageDestination):
         writer = store.content.writer() if need_blob else None
         try:
             with contextlib.closing(open_stream()) as raw:  # type: ignore[type-var]
-                stream = _Tee(raw, writer.write) if writer else _Tee(raw, lambda _b: None)
-                store.unpack_layer(stream, diff_id, self._parent)  # type: ignore[arg-type]
-                stream.drain()  # the verifying reader checks the digest at the end
+                stream: _Tee | _BackgroundTee
+                if writer is None:
+                    stream = _Tee(raw, lambda _b: None)
+                elif self.background_reads:
+                    stream = _BackgroundTee(raw, writer.write)
+                else:
+                    stream = _Tee(raw, writer.write)
+                try:
+                    store.unpack_layer(stream, diff_id, self._parent)  # type: ignore[arg-type]
+                    stream.drain()  # the verifying reader checks the digest at the end
+                finally:
+                    if isinstance(stream, _BackgroundTee):
+                        stream.stop()
             if writer is not None:
                 writer.commit(desc.media_type, expected=desc.digest)
                 writer = None
