@@ -100,9 +100,11 @@ def merge_image_config(config: dict[str, Any], image: dict[str, Any]) -> None:
     labels = dict(image.get("Labels") or {})
     labels.update(config.get("Labels") or {})
     config["Labels"] = labels
-    for key in ("ExposedPorts", "Volumes"):
+    for key in ("ExposedPorts",):
         if image.get(key) and not config.get(key):
             config[key] = image[key]
+    if image.get("Volumes"):  # the image's VOLUMEs and ``-v /path`` ones together, as Docker
+        config["Volumes"] = {**image["Volumes"], **(config.get("Volumes") or {})}
 
 
 def shim_alive(pid: int, start: int) -> bool:
