@@ -47,6 +47,8 @@ COMMANDS: dict[str, str] = {
     "ps": "hull.cli.commands.container_ps:ps",
     "container": "hull.cli.commands.container:container_group",
     "volume": "hull.cli.commands.volume:volume_group",
+    "network": "hull.cli.commands.network:network_group",
+    "port": "hull.cli.commands.network:port",
     "build": "hull.cli.commands.build:build",
     "builder": "hull.cli.commands.build:builder_group",
 }

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hull.engine.builds import BuildService
     from hull.engine.containers import ContainerService
     from hull.engine.images import ImageService
+    from hull.engine.networks import NetworkService
     from hull.engine.registry import RegistryService
     from hull.engine.volumes import VolumeService
     from hull.snapshot.base import Snapshotter
@@ -78,6 +79,12 @@ class Engine:
         from hull.engine.containers import ContainerService
 
         return ContainerService(self)
+
+    @cached_property
+    def networks(self) -> NetworkService:
+        from hull.engine.networks import NetworkService
+
+        return NetworkService(self)
 
     @cached_property
     def volumes(self) -> VolumeService:

@@ -53,6 +53,10 @@ def release(runtime_name: str, paths: ContainerPaths) -> None:
     with contextlib.suppress(HullError, OSError):
         release_container(paths.run_root, paths.id)
     unmount_rootfs(paths)
+    from hull.network.plumbing import release as release_network
+
+    with contextlib.suppress(HullError, OSError):
+        release_network(paths.root, paths.run_root, paths.id)
     from hull.engine.container_netns import remove_netns
 
     remove_netns(paths.netns)

@@ -209,8 +209,10 @@ class ContainerService:
     # ---- create --------------------------------------------------------------------------
 
     def create(self, config: dict[str, Any], host_config: dict[str, Any],
-               name: str | None = None) -> Container:
-        """Record a new container and prepare its writable layer (``docker create``)."""
+               name: str | None = None, endpoint: dict[str, Any] | None = None) -> Container:
+        """Record a new container and prepare its writable layer (``docker create``).
+
+        ``endpoint``: Docker's EndpointSettings for its network (Aliases, IPAMConfig)."""
         from hull.engine.container_names import VALID_NAME
 
         cfg = config_defaults()
@@ -250,6 +252,7 @@ class ContainerService:
         c = Container(cid, name or "", image.id, now_ns / 1e9, data)
         self._insert(c, named=name is not None)
         try:
+            self.engine.networks.register(cid, hc, cfg, endpoint)
             from hull.engine.container_files import write_files
 
             files = write_files(paths.dir, cfg["Hostname"], hc["NetworkMode"],
@@ -305,7 +308,7 @@ class ContainerService:
             raise InvalidArgument("invalid CPU shares: must be a positive number")
         mode = hc.get("NetworkMode") or "default"
         if mode not in NETWORK_MODES:
-            raise NotFound(f"network {mode} not found")
+            self.engine.networks.validate_mode(mode)
         if hc.get("PortBindings") and mode in ("none", "host"):
             raise InvalidArgument("conflicting options: port publishing and the container"
                                   f" type network mode ({mode})")
@@ -399,6 +402,7 @@ class ContainerService:
         if (hc.get("NetworkMode") or "default") != "host":
             netns = paths.netns
             create_netns(netns)
+            self.engine.networks.attach(c, netns)
         spec = build_spec(c.id, cfg, hc, paths.rootfs, user,
                           {k: c.data[k] for k in ("ResolvConfPath", "HostnamePath", "HostsPath")},
                           netns, paths.cgroups_path, console_size)

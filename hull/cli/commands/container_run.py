@@ -85,9 +85,6 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
     """The Config and HostConfig documents for the flags of ``run``/``create``."""
     from hull.engine.container_spec import parse_ulimit
 
-    if opts["publish"]:
-        raise InvalidArgument("port publishing (-p) needs container networks, which this"
-                              " version does not have yet; use --network host", exit_code=125)
     restart = opts["restart"] or "no"
     if restart != "no":
         raise InvalidArgument(f"restart policy {restart!r} is not supported yet", exit_code=125)
@@ -155,7 +152,39 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
     from hull.volume.flags import mount_flags_into
 
     mount_flags_into(opts, config, host_config)
+    _network_flags(opts, config, host_config)
     return config, host_config
+
+
+def _network_flags(opts: dict[str, Any], config: dict[str, Any],
+                   host_config: dict[str, Any]) -> None:
+    """-p/-P/--expose, --link, --mac-address and --dns-option into Config/HostConfig."""
+    if opts["publish"] or opts["expose"]:
+        from hull.network.ports import parse_publish
+
+        try:
+            exposed, bindings = parse_publish(list(opts["publish"]))
+            for item in opts["expose"]:
+                exposed.update(parse_publish([item.split(":")[-1]])[0])
+        except InvalidArgument as e:
+            raise InvalidArgument(str(e), exit_code=125) from None
+        config["ExposedPorts"] = exposed
+        host_config["PortBindings"] = bindings
+    host_config["PublishAllPorts"] = bool(opts["publish_all"])
+    host_config["Links"] = list(opts["link"]) or None
+    host_config["DnsOptions"] = list(opts["dns_option"])
+    if opts["mac_address"]:
+        config["MacAddress"] = opts["mac_address"]
+
+
+def network_endpoint(opts: dict[str, Any]) -> dict[str, Any] | None:
+    """--network-alias and --ip as Docker's EndpointSettings."""
+    endpoint: dict[str, Any] = {}
+    if opts["network_alias"]:
+        endpoint["Aliases"] = list(opts["network_alias"])
+    if opts["ip"]:
+        endpoint["IPAMConfig"] = {"IPv4Address": opts["ip"]}
+    return endpoint or None
 
 
 def container_options(fn: Callable) -> Callable:
@@ -199,11 +228,21 @@ def container_options(fn: Callable) -> Callable:
         click.option("--init", is_flag=True, help="Run an init inside the container that"
                      " forwards signals and reaps processes."),
         click.option("--network", "--net", "network", default=None, help="Connect a container"
-                     " to a network (none or host)."),
+                     " to a network (bridge, none, host or a network's name)."),
         click.option("--runtime", default=None, help="Runtime to use for this container"
                      " (builtin, runc, crun)."),
         click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to"
                      " the host."),
+        click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to"
+                     " random ports."),
+        click.option("--expose", multiple=True, help="Expose a port or a range of ports."),
+        click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)."),
+        click.option("--network-alias", multiple=True, help="Add network-scoped alias for the"
+                     " container."),
+        click.option("--link", multiple=True, help="Add link to another container."),
+        click.option("--mac-address", default=None, help="Container MAC address (e.g.,"
+                     " 92:d0:c6:0a:29:33)."),
+        click.option("--dns-option", multiple=True, help="Set DNS options."),
         click.option("--restart", default=None, help="Restart policy (only \"no\" for now)."),
         click.option("--dns", multiple=True, help="Set custom DNS servers."),
         click.option("--dns-search", multiple=True, help="Set custom DNS search domains."),
@@ -241,7 +280,8 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any
     opts["detach"] = True
     with engine_errors():
         config, host_config = build_configs(opts, image, command)
-        c = engine_of(ctx).containers.create(config, host_config, opts["name"])
+        c = engine_of(ctx).containers.create(config, host_config, opts["name"],
+                                             network_endpoint(opts))
     click.echo(c.id)
 
 
@@ -277,7 +317,8 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     with engine_errors():
         config, host_config = build_configs(opts, image, command)
         service = engine_of(ctx).containers
-        c = service.create(config, host_config, opts["name"])
+        c = service.create(config, host_config, opts["name"],
+                           network_endpoint(opts))
         started = service.start(c.id, attach=not detach,
                                 console_size=_console_size() if opts["tty"] else None)
     if started is None:
