@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import HullEnv
 from tests.integration.build_fixtures.helpers import (
     image_files,
+    image_output,
     inspect,
     mounts_below,
     snapshot_keys,
@@ -61,7 +62,7 @@ def test_editing_a_file_rebuilds_from_the_first_step_that_reads_it(
     out, result = _build(hull, ctx, "-t", "app:1")
     assert [text for text, cached in result if cached] == [
         "WORKDIR /app", "COPY package.json ./", "RUN wc -c package.json > /size.txt"], out
-    assert hull.ok("run", "--rm", "app:1") == "console.log('v2')\n"
+    assert image_output(hull, "app:1") == "console.log('v2')\n"
     (ctx / "package.json").write_text('{"name": "app", "version": "2"}\n')
     out, result = _build(hull, ctx, "-t", "app:1")
     assert [text for text, cached in result if cached] == ["WORKDIR /app"], out
@@ -108,10 +109,10 @@ def test_build_args_are_part_of_the_key(hull: HullEnv, busybox: str, tmp_path: P
     _build(hull, ctx, "-t", "a")
     out, result = _build(hull, ctx, "-t", "b", "--build-arg", "FLAVOUR=spicy")
     assert result[2] == ("RUN echo $FLAVOUR > /flavour", False), out
-    assert hull.ok("run", "--rm", "b", "cat", "/flavour") == "spicy\n"
+    assert image_output(hull, "b", ["cat", "/flavour"]) == "spicy\n"
     out, result = _build(hull, ctx, "-t", "a")
     assert all(cached for _, cached in result[1:]), out
-    assert hull.ok("run", "--rm", "a", "cat", "/flavour") == "plain\n"
+    assert image_output(hull, "a", ["cat", "/flavour"]) == "plain\n"
 
 
 def test_failed_build_leaves_nothing_behind_and_keeps_succeeded_steps(
@@ -145,11 +146,11 @@ def test_cache_mount_persists_across_builds_and_stays_out_of_the_image(
                       "echo run-$N >> /cache/log && cat /cache/log > /seen\n"})
     _build(hull, ctx, "-t", "c1", "--build-arg", "N=1")
     _build(hull, ctx, "-t", "c2", "--build-arg", "N=2")
-    assert hull.ok("run", "--rm", "c2", "cat", "/seen") == "run-1\nrun-2\n"
+    assert image_output(hull, "c2", ["cat", "/seen"]) == "run-1\nrun-2\n"
     assert "cache/log" not in image_files(hull, "c2")
     hull.ok("builder", "prune", "-f")
     _build(hull, ctx, "-t", "c3", "--build-arg", "N=3")
-    assert hull.ok("run", "--rm", "c3", "cat", "/seen") == "run-3\n"
+    assert image_output(hull, "c3", ["cat", "/seen"]) == "run-3\n"
 
 
 def test_removing_the_image_makes_its_steps_miss_cleanly(hull: HullEnv, busybox: str,
@@ -158,4 +159,4 @@ def test_removing_the_image_makes_its_steps_miss_cleanly(hull: HullEnv, busybox:
     _build(hull, ctx, "-t", "app:1")
     hull.ok("rmi", "app:1")
     out, result = _build(hull, ctx, "-t", "app:1")
-    assert hull.ok("run", "--rm", "app:1") == "console.log('v1')\n", out
+    assert image_output(hull, "app:1") == "console.log('v1')\n", out

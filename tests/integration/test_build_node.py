@@ -19,7 +19,13 @@ import pytest
 
 from tests.conftest import HullEnv
 from tests.integration.build_fixtures import node_base
-from tests.integration.build_fixtures.helpers import inspect, steps
+from tests.integration.build_fixtures.helpers import (
+    image_output,
+    inspect,
+    run_image,
+    serving,
+    steps,
+)
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="builds need root"),
               pytest.mark.skipif(node_base.unavailable() is not None,
@@ -60,12 +66,10 @@ def _get(url: str, timeout: float = 20.0) -> str:
 
 
 def _serve_and_get(hull: HullEnv, image: str) -> str:
+    """Start the image's CMD (npm start) in a container on the host network; fetch /."""
     port = _free_port()
-    container = hull.ok("run", "-d", "--network", "host", "-e", f"PORT={port}", image).strip()
-    try:
+    with serving(hull, image, [f"PORT={port}"]):
         return _get(f"http://127.0.0.1:{port}/")
-    finally:
-        hull.run("rm", "-f", container)
 
 
 def test_node_app_builds_serves_and_rebuilds_from_cache(hull: HullEnv, node_images: None,
@@ -116,8 +120,8 @@ def test_multi_stage_walkthrough_copies_node_modules_from_the_builder(
     assert "COPY --from=builder /app/node_modules ./node_modules" in out
     image = inspect(hull, "my-app:1.2.3")
     assert image["Config"]["Cmd"] == ["npm", "start"]
-    listing = hull.ok("run", "--rm", "my-app:1.2.3", "ls", "/node_modules/greet")
+    listing = image_output(hull, "my-app:1.2.3", ["ls", "/node_modules/greet"])
     assert listing.split() == ["index.js", "package.json"]
     assert _serve_and_get(hull, "my-app:1.2.3") == "hello hull from v1\n"
     # the builder stage is not part of the result: no npm cache logs, no package-lock in /app
-    assert hull.run("run", "--rm", "my-app:1.2.3", "ls", "/app").returncode != 0
+    assert run_image(hull, "my-app:1.2.3", ["ls", "/app"])[0] != 0

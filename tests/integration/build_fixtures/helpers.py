@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
 import subprocess
 import tarfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +99,87 @@ def snapshot_keys(hull: Any) -> list[str]:
 
 def run_cmd(args: list[str]) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def _image_process(hull: Any, ref: str, command: list[str] | None,
+                   entrypoint: list[str] | None, env: list[str]
+                   ) -> tuple[Any, Any, list[str], list[str], str, str]:
+    from hull.config import Settings
+    from hull.engine import Engine
+
+    engine = Engine(Settings(root=str(hull.root), run_root=str(hull.run_root)))
+    image = engine.images.get(ref)
+    config = engine.images.config(image).get("config") or {}
+    entry = list(config.get("Entrypoint") or []) if entrypoint is None else entrypoint
+    cmd = list(config.get("Cmd") or []) if command is None else command
+    if command is not None and entrypoint is None and not config.get("Entrypoint"):
+        entry = []
+    full_env = list(config.get("Env") or []) + list(env)
+    return (engine, image, entry + cmd, full_env, config.get("WorkingDir") or "/",
+            config.get("User") or "")
+
+
+def run_image(hull: Any, ref: str, command: list[str] | None = None,
+              entrypoint: list[str] | None = None, env: list[str] = (),  # type: ignore[assignment]
+              network: str = "none") -> tuple[int, str]:
+    """Run a built image's command (or ``command``) through the OCI runtime, as a container
+    would, on a throw-away snapshot; return (exit code, combined output)."""
+    from hull.build.run_step import RunRequest, run_command
+    from hull.build.snapshots import StepFilesystem
+
+    engine, image, argv, full_env, cwd, user = _image_process(hull, ref, command, entrypoint,
+                                                              env)
+    output = bytearray()
+    scratch = str(hull.root / "test-run")
+    fs = StepFilesystem(engine.images.store, engine.content, image.top_chain_id, scratch)
+    try:
+        rootfs = fs.open()
+        outcome = run_command(rootfs, RunRequest(argv=argv, env=full_env, cwd=cwd, user=user,
+                                                 network=network),
+                              scratch, str(hull.run_root / "test-runtime"),
+                              "test-" + os.urandom(8).hex(), output.extend)
+    finally:
+        fs.discard()
+        engine.close()
+    return outcome.exit_code, output.decode(errors="replace")
+
+
+def image_output(hull: Any, ref: str, command: list[str] | None = None,
+                 entrypoint: list[str] | None = None) -> str:
+    code, out = run_image(hull, ref, command, entrypoint)
+    if code != 0:
+        raise AssertionError(f"{ref} {command} exited {code}: {out}")
+    return out
+
+
+@contextlib.contextmanager
+def serving(hull: Any, ref: str, env: list[str]) -> Iterator[None]:
+    """Run the image's command in the background on the host network until the block ends."""
+    import signal
+    import threading
+
+    from hull.build.run_step import RunRequest, run_command
+    from hull.build.snapshots import StepFilesystem
+    from hull.runtime import get_runtime
+
+    engine, image, argv, full_env, cwd, user = _image_process(hull, ref, None, None, env)
+    scratch = str(hull.root / "test-run")
+    runtime_root = str(hull.run_root / "test-runtime")
+    container_id = "test-" + os.urandom(8).hex()
+    fs = StepFilesystem(engine.images.store, engine.content, image.top_chain_id, scratch)
+    rootfs = fs.open()
+    request = RunRequest(argv=argv, env=full_env, cwd=cwd, user=user, network="host")
+    thread = threading.Thread(target=run_command, args=(rootfs, request, scratch, runtime_root,
+                                                        container_id, lambda data: None))
+    thread.start()
+    try:
+        yield
+    finally:
+        runtime = get_runtime("builtin", runtime_root)
+        deadline = time.monotonic() + 10
+        while thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                runtime.kill(container_id, signal.SIGKILL)
+            thread.join(0.1)
+        fs.discard()
+        engine.close()
