@@ -172,6 +172,127 @@ def bench_containers(report: Report, env: dict[str, str], base: Path, docker_env
     report.add("shim RSS per container", float(shim_rss_kb(HULL, env)), "KB", others)
 
 
+def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
+                   quick: bool) -> None:
+    """Push and pull through a local registry: hull vs Docker vs skopeo (each against a
+    fresh hull registry), and hull's client against hull's server vs distribution 2.8."""
+    from registry_server import distribution_registry, hull_registry
+
+    work = base / "registry-bench"
+    work.mkdir()
+    size = (20 if quick else 100) << 20
+    big = work / "big.tar"
+    make_layer_tar(big, size)
+    run([*HULL, "import", str(big), "regbench/big:1"], env)
+    small = work / "small.tar"
+    _small_layers_archive(small, 20, "regbench/small:1")
+    run([*HULL, "load", "-i", str(small)], env)
+    images = {f"{size >> 20} MB layer": ("regbench/big:1", size / 1e6),
+              "20 small layers": ("regbench/small:1", 20 * 16384 / 1e6)}
+    if docker_env:
+        for name, _ in images.values():
+            archive = work / "for-docker.tar"
+            run([*HULL, "save", "-o", str(archive), name], env)
+            run(["docker", "load", "-i", str(archive)], docker_env)
+    serial = iter(range(1_000_000))
+
+    def hull_round(registry: Callable[[Path], object], name: str) -> tuple[float, float]:
+        n = next(serial)
+        (work / f"r{n}").mkdir()
+        with registry(work / f"r{n}") as addr:  # type: ignore[attr-defined]
+            target = f"{addr}/{name}"
+            run([*HULL, "tag", name, target], env)
+            push = timed(lambda: run([*HULL, "push", target], env))
+            pull_env = dict(env, HULL_ROOT=str(work / f"pull-root-{n}"))
+            pull = timed(lambda: run([*HULL, "pull", target], pull_env))
+            run([*HULL, "rmi", target], env)
+            shutil.rmtree(work / f"pull-root-{n}", ignore_errors=True)
+        return push, pull
+
+    def docker_round(name: str) -> tuple[float, float]:
+        n = next(serial)
+        with hull_registry(work / f"r{n}") as addr:
+            target = f"{addr}/{name}"
+            run(["docker", "tag", name, target], docker_env)
+            push = timed(lambda: run(["docker", "push", target], docker_env))
+            run(["docker", "rmi", target], docker_env)
+            run(["docker", "rmi", name], docker_env)
+            pull = timed(lambda: run(["docker", "pull", target], docker_env))
+            run(["docker", "tag", target, name], docker_env)
+            run(["docker", "rmi", target], docker_env)
+        return push, pull
+
+    def skopeo_round(name: str) -> tuple[float, float]:
+        n = next(serial)
+        archive = work / f"skopeo-{n}.tar"
+        run([*HULL, "save", "-o", str(archive), name], env)
+        with hull_registry(work / f"r{n}") as addr:
+            target = f"docker://{addr}/{name}"
+            flags = ["--insecure-policy", "copy", "-q", "--src-tls-verify=false",
+                     "--dest-tls-verify=false"]
+            push = timed(lambda: run(["skopeo", *flags, f"docker-archive:{archive}", target]))
+            pull = timed(lambda: run(["skopeo", *flags, target, f"oci:{work / f'oci-{n}'}:x"]))
+        return push, pull
+
+    for label, (name, mb) in images.items():
+        # MB/s for the big layer; seconds for many small ones (round trips dominate)
+        big_image = mb > 1
+
+        def rate(seconds: float, mb: float = mb, big_image: bool = big_image) -> float:
+            return mb / seconds if big_image else seconds
+
+        unit, better = ("MB/s", True) if big_image else ("s", False)
+        push, pull = hull_round(hull_registry, name)
+        pushes: dict[str, float] = {}
+        pulls: dict[str, float] = {}
+        if docker_env:
+            d_push, d_pull = docker_round(name)
+            pushes["docker"], pulls["docker"] = rate(d_push), rate(d_pull)
+        if shutil.which("skopeo"):
+            s_push, s_pull = skopeo_round(name)
+            pushes["skopeo"], pulls["skopeo (to oci dir)"] = rate(s_push), rate(s_pull)
+        report.add(f"push {label} (hull registry)", rate(push), unit, pushes,
+                   higher_is_better=better)
+        report.add(f"pull {label} (hull registry)", rate(pull), unit, pulls,
+                   higher_is_better=better)
+        if shutil.which("docker-registry"):
+            dist_push, dist_pull = hull_round(distribution_registry, name)
+            report.add(f"hull push {label}: hull server", rate(push), unit,
+                       {"distribution 2.8": rate(dist_push)}, higher_is_better=better)
+            report.add(f"hull pull {label}: hull server", rate(pull), unit,
+                       {"distribution 2.8": rate(dist_pull)}, higher_is_better=better)
+
+
+def _small_layers_archive(path: Path, count: int, tag: str) -> None:
+    """A docker-archive of one image with ``count`` layers of 16 KiB of random bytes."""
+    import hashlib
+    import json
+
+    layers = []
+    for i in range(count):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(f"layer{i}.bin")
+            info.size = 16384
+            tar.addfile(info, io.BytesIO(os.urandom(16384)))
+        layers.append(buf.getvalue())
+    diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in layers]
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    with tarfile.open(path, "w") as tar:
+        def add(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        add("config.json", config)
+        for i, layer in enumerate(layers):
+            add(f"{i}/layer.tar", layer)
+        add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": [tag],
+                                          "Layers": [f"{i}/layer.tar" for i in range(count)]}
+                                         ]).encode())
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -192,9 +313,11 @@ def main() -> None:
             with dockerd.private_dockerd(base / "docker") as docker_env:
                 bench_images(report, env, base, docker_env, args.quick)
                 bench_containers(report, env, base, docker_env, args.quick)
+                bench_registry(report, env, base, docker_env, args.quick)
         else:
             bench_images(report, env, base, None, args.quick)
             bench_containers(report, env, base, None, args.quick)
+            bench_registry(report, env, base, None, args.quick)
 
 
 if __name__ == "__main__":
