@@ -235,6 +235,9 @@ class VolumeService:
 
     def plan(self, config: dict[str, Any], host_config: dict[str, Any]) -> list[MountPoint]:
         """Check a new container's mount requests; nothing is created here."""
+        if not (config.get("Volumes") or any(host_config.get(k) for k in (
+                "Binds", "Mounts", "Tmpfs", "VolumesFrom"))):
+            return []
         from hull.volume.localdriver import options_problem
         from hull.volume.names import name_problem
         from hull.volume.plan import plan_mounts
@@ -268,6 +271,8 @@ class VolumeService:
         does.  Anonymous volumes of an ``auto_remove`` container go when it is removed.
         Returns the container's ``Mounts`` as ``docker inspect`` shows them.
         """
+        if not points:
+            return []
         created: list[str] = []
         try:
             with self.engine.db.transaction():
@@ -305,13 +310,16 @@ class VolumeService:
         (counted as used until the container stops), creates a missing ``-v`` bind
         source as a directory.
         """
+        mounts = self.store.mounts_of(container_id)
+        if not mounts:
+            return []
         from hull.volume.active import acquire
         from hull.volume.copyup import seed_volume
         from hull.volume.ocimounts import oci_mount
         from hull.volume.specs import MountError
 
         entries = []
-        for spec, copy_pending in self.store.mounts_of(container_id):
+        for spec, copy_pending in mounts:
             mp = MountPoint.from_dict(spec)
             source = "tmpfs"
             if mp.type == VOLUME:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hull.errors import Conflict, NotFound
-from hull.volume.localdriver import remove_dirs
-from hull.volume.names import op_error
 from hull.volume.store import VolumeStore
 
 if TYPE_CHECKING:
@@ -23,6 +21,9 @@ def remove_volume(store: VolumeStore, root: str, name: str) -> None:
     The directory goes inside the transaction, so a failure to delete it (busy mount,
     I/O error) keeps the row and the volume can be removed again later.
     """
+    from hull.volume.localdriver import remove_dirs
+    from hull.volume.names import op_error
+
     with store.db.transaction():
         if store.get(name) is None:
             raise NotFound(op_error("get", name, "no such volume"))
@@ -49,4 +50,6 @@ def remove_if_unused(store: VolumeStore, root: str, names: list[str]) -> list[st
 def remove_owned(db: Database, root: str, container_id: str) -> None:
     """A container was discarded: remove the anonymous volumes that were to go with it."""
     store = VolumeStore(db)
-    remove_if_unused(store, root, store.removable_with(container_id))
+    names = store.removable_with(container_id)
+    if names:
+        remove_if_unused(store, root, names)

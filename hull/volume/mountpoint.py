@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 VOLUME, BIND, TMPFS = "volume", "bind", "tmpfs"
+DEFAULT_PROPAGATION = "rprivate"  # Docker's for binds and volumes
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from hull.volume.mountpoint import TMPFS, MountPoint
-from hull.volume.specs import DEFAULT_PROPAGATION
+from hull.volume.mountpoint import DEFAULT_PROPAGATION, TMPFS, MountPoint
 
 TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
 

@@ -13,7 +13,7 @@ import posixpath
 import re
 
 from hull.errors import InvalidArgument
-from hull.volume.mountpoint import BIND, TMPFS, VOLUME, MountPoint
+from hull.volume.mountpoint import BIND, DEFAULT_PROPAGATION, TMPFS, VOLUME, MountPoint
 from hull.volume.names import LOCAL_DRIVER
 
 RW_MODES = ("rw", "ro")
@@ -21,7 +21,6 @@ LABEL_MODES = ("z", "Z")
 PROPAGATION_MODES = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 COPY_MODES = ("nocopy",)
 CONSISTENCY_MODES = ("consistent", "cached", "delegated")
-DEFAULT_PROPAGATION = "rprivate"
 VALID_TMPFS_OPTIONS = ("exec", "noexec")
 _RAM_SIZE = re.compile(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?")
 _RAM_POWERS = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
