@@ -125,6 +125,8 @@ def run_command(rootfs: str, request: RunRequest, work_dir: str, runtime_root: s
     env = list(request.env)
     if not any(e.startswith("PATH=") for e in env):
         env.insert(0, f"PATH={DEFAULT_PATH}")
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={user.home}")
     cwd = secure_join(rootfs, request.cwd)
     if not os.path.isdir(cwd):
         os.makedirs(cwd, 0o755, exist_ok=True)
