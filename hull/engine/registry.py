@@ -164,10 +164,7 @@ class RegistryService:
         dest = RegistryDestination(self.repository(ref, push=True), ref.tag, sources)
         copy_image(LocalSource(self.store, image, compress_layers=True), dest,
                    names=[str(ref)], observer=observer)
-        self.store.add(config_digest=image.id, created=image.created,
-                       manifest_digest=image.manifest_digest,
-                       manifest_media_type=image.manifest_media_type, layers=list(image.layers),
-                       tags=[], repo_digests=[f"{ref.name}@{dest.pushed_digest}"])
+        self.store.add_repo_digest(image.id, f"{ref.name}@{dest.pushed_digest}")
         return PushResult(ref, dest.pushed_digest, dest.pushed_size)
 
     def _image_named(self, name: str) -> str | None:

@@ -279,6 +279,11 @@ class ImageStore:
         with self.db.transaction():
             return self._set_ref(name, image_id, "tag", time.time())
 
+    def add_repo_digest(self, image_id: str, name: str) -> None:
+        """Record ``repo@digest`` (a RepoDigest, e.g. after a push) for an image."""
+        with self.db.transaction():
+            self._set_ref(name, image_id, "digest", time.time())
+
     def untag(self, name: str) -> str:
         """Remove one reference; return the image id it pointed to."""
         with self.db.transaction():
@@ -309,13 +314,30 @@ class ImageStore:
         return self.release_layers(chains)
 
     def release_blobs(self, candidates: set[str]) -> None:
-        """Delete blobs among ``candidates`` that no image references any more."""
+        """Delete blobs among ``candidates`` that no image references any more.
+
+        A gzip copy made for pushing an uncompressed layer (``layer-gzip/<hex>`` maps the
+        layer to it) goes with the layer.
+        """
         for d in candidates:
-            used = self.db.query_one(
-                "SELECT 1 FROM images WHERE id = ? OR manifest_digest = ?"
-                " UNION SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1", (d, d, d))
-            if not used:
-                self.content.delete(d)
+            if self._blob_used(d):
+                continue
+            self.content.delete(d)
+            index = os.path.join(self.content.root, "layer-gzip", dg.hex_of(d))
+            try:
+                with open(index) as f:
+                    gz_digest = f.read().split()[0]
+            except (OSError, IndexError):
+                continue
+            if not self._blob_used(gz_digest):
+                self.content.delete(gz_digest)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(index)
+
+    def _blob_used(self, d: str) -> bool:
+        return self.db.query_one(
+            "SELECT 1 FROM images WHERE id = ? OR manifest_digest = ?"
+            " UNION SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1", (d, d, d)) is not None
 
     def release_layers(self, candidates: set[str] | None = None) -> list[str]:
         """Remove unpacked layers that no image and no other snapshot uses; return their ids.

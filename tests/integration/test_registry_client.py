@@ -244,3 +244,19 @@ def test_tty_progress_bars(hull: HullEnv, tmp_path: Path, registry: RegistryProc
     assert child.exitstatus == 0, text
     assert "Pull complete" in text and "Status: Downloaded newer image" in text
     assert "\x1b[" in text  # drawn with terminal control sequences
+
+
+def test_removing_a_pushed_image_removes_its_gzip_copies(hull: HullEnv, busybox: str,
+                                                         registry: RegistryProcess) -> None:
+    import os
+
+    ref = f"{registry.address}/team/gone:v1"
+    hull.ok("tag", "busybox", ref)
+    blobs = hull.root / "blobs" / "sha256"
+    before = set(os.listdir(blobs))
+    hull.ok("push", ref)
+    made = set(os.listdir(blobs)) - before
+    assert made, "pushing an uncompressed layer stores its gzip copy"
+    hull.ok("rmi", "-f", busybox)
+    assert os.listdir(blobs) == []
+    assert os.listdir(hull.root / "layer-gzip") == []
