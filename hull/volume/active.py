@@ -46,7 +46,12 @@ def acquire(root: str, run_root: str, name: str, options: dict[str, str],
         with open(os.path.join(_base(run_root), name, "mountpoint"), "w") as f:
             f.write(data_dir(root, name))
         if not mounted(data_dir(root, name)):
-            mount_filesystem(root, name, options)
+            try:
+                mount_filesystem(root, name, options)
+            except BaseException:
+                if not os.listdir(users):
+                    _forget(_base(run_root), name)
+                raise
         open(os.path.join(users, container_id), "w").close()
 
 
@@ -66,7 +71,6 @@ def release_container(run_root: str, container_id: str) -> None:
 
 def _release(base: str, name: str, container_id: str) -> None:
     from hull.errors import HullError
-    from hull.snapshot.fsutil import remove_tree
     from hull.snapshot.mount import mounted, unmount_all
 
     users = os.path.join(base, name, "users")
@@ -82,5 +86,11 @@ def _release(base: str, name: str, container_id: str) -> None:
     if target and os.path.isdir(target) and mounted(target):
         with contextlib.suppress(HullError, OSError):
             unmount_all(target, detach=True)
+    _forget(base, name)
+
+
+def _forget(base: str, name: str) -> None:
+    from hull.snapshot.fsutil import remove_tree
+
     with contextlib.suppress(OSError):
         remove_tree(os.path.join(base, name))

@@ -219,3 +219,18 @@ def test_bad_mount_requests_create_nothing(ctr: Ctr, args: list[str], message: s
         finally:
             conn.close()
     assert not (ctr.root / "volumes").exists() or os.listdir(ctr.root / "volumes") == []
+
+
+def test_a_volume_that_cannot_be_mounted_fails_the_start_cleanly(ctr: Ctr) -> None:
+    ctr.ok("volume", "create", "-o", "type=ext4", "-o", "device=/dev/hull-no-such-disk",
+           "broken")
+    r = ctr.run("run", *NET, "--name", "unlucky", "-v", "broken:/data", "busybox", "true")
+    assert r.returncode == 125
+    assert r.stderr.startswith("Error: error while mounting volume 'broken': failed to mount"
+                               " local volume: ")
+    assert len(r.stderr.splitlines()) == 1
+    assert ctr.state("unlucky")["Running"] is False
+    assert not mounted(str(ctr.root / "volumes" / "broken" / "_data"))
+    assert [n for n in os.listdir(ctr.run_root / "volumes") if not n.startswith(".")] == []
+    ctr.ok("rm", "unlucky")
+    assert ctr.ok("volume", "rm", "broken") == "broken\n"
