@@ -15,8 +15,6 @@ import fcntl
 import os
 from collections.abc import Iterator
 
-from hull.volume.model import data_dir
-
 
 def _base(run_root: str) -> str:
     return os.path.join(run_root, "volumes")
@@ -39,6 +37,7 @@ def acquire(root: str, run_root: str, name: str, options: dict[str, str],
     """Count ``container_id`` as a user; mount the filesystem if it is the first."""
     from hull.snapshot.mount import mounted
     from hull.volume.localdriver import mount_filesystem
+    from hull.volume.model import data_dir
 
     with _locked(run_root):
         users = os.path.join(_base(run_root), name, "users")
