@@ -400,6 +400,9 @@ async def serve(root: str, run_root: str) -> None:
         sock.bind(f"/proc/self/fd/{fd}/{os.path.basename(path)}")
         os.close(fd)
         server = await asyncio.start_unix_server(daemon.handle, sock=sock)
+    pid_file = os.path.join(directory(run_root), "netd.pid")
+    with open(pid_file, "w") as f:
+        f.write(f"{os.getpid()}\n")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, daemon.stopping.set)
@@ -409,6 +412,8 @@ async def serve(root: str, run_root: str) -> None:
         daemon.dns.pop(cid).close()
     for key in list(daemon.holders):
         daemon._unhold(key)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(pid_file)
 
 
 def main(argv: list[str]) -> None:

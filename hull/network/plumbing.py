@@ -5,11 +5,11 @@ one engine root are serialised by one lock file (they take a few milliseconds), 
 ports are allocated inside database transactions (so concurrent ``run``s never share one),
 and the nftables table is always rewritten as a whole from the database.
 
-A bridge is created when the first container attaches to its network and stays until the
-network is removed (like Docker's bridges): creating and deleting links costs the kernel tens
-of milliseconds each, which would otherwise be paid by every short ``run``.  A stopping
-container's veth pair goes away with its network namespace, so stopping needs no netlink at
-all; only ``disconnect`` of a running container deletes a link explicitly.
+A bridge exists only while some container is attached to its network: the first attach
+creates it, the last detach removes it (and the nftables table goes with the last bridge), so
+an engine with no running container leaves nothing on the host.  Veth pairs are deleted
+explicitly rather than left to the kernel's asynchronous namespace cleanup, so a stopped
+container's link is gone when ``stop`` returns.
 """
 
 from __future__ import annotations
@@ -221,8 +221,6 @@ class Plumbing:
             self._detach(container_id, only)
 
     def _detach(self, container_id: str, only: str | None) -> None:
-        from hull.network.netlink import Links
-
         eps = [e for e in self.endpoints(container_id) if only is None or e.network.id == only]
         with self.db.transaction():
             for ep in eps:
@@ -233,13 +231,14 @@ class Plumbing:
             if only is None:
                 self.db.execute("DELETE FROM port_bindings WHERE container_id = ?",
                                 (container_id,))
-        if only is not None or not os.path.exists(self.netns_path(container_id)):
-            links = [ep.veth or veth_name(container_id, ep.network.id) for ep in eps
-                     if ep.network.is_bridge]
-            if links and any(os.path.exists(f"/sys/class/net/{name}") for name in links):
-                with Links() as host:
-                    for name in links:
-                        host.delete(name)
+        from hull.network.netlink import delete_links
+
+        doomed = [ep.veth or veth_name(container_id, ep.network.id) for ep in eps
+                  if ep.network.is_bridge]
+        for net in {ep.network.id: ep.network for ep in eps if ep.network.is_bridge}.values():
+            if not self._attached_count(net.id):
+                doomed.append(net.bridge)
+        delete_links([name for name in doomed if os.path.exists(f"/sys/class/net/{name}")])
         self.apply_rules()
         self.record(container_id, None if only is None else self.netns_path(container_id))
 
@@ -261,16 +260,20 @@ class Plumbing:
         with contextlib.suppress(NotFound):
             ContainerStore(self.db).update(container_id, change)
 
+    def _attached_count(self, network_id: str) -> int:
+        row = self.db.query_one("SELECT COUNT(*) AS n FROM endpoints WHERE network_id = ? AND"
+                                " address IS NOT NULL", (network_id,))
+        return int(row["n"]) if row else 0
+
     def remove_bridge(self, net: Network) -> None:
-        """For ``network rm``: delete the bridge and drop its rules."""
+        """For ``network rm``: the bridge normally went with its last container already."""
         if not net.bridge:
             return
+        from hull.network.netlink import delete_links
+
         with self.locked():
             if os.path.exists(f"/sys/class/net/{net.bridge}"):
-                from hull.network.netlink import Links
-
-                with Links() as host:
-                    host.delete(net.bridge)
+                delete_links([net.bridge])
             self.apply_rules(without=net.id)
 
     # ---- rules ---------------------------------------------------------------------------
