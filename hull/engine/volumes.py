@@ -285,7 +285,7 @@ class VolumeService:
         except BaseException:
             self._forget_dirs(created)
             raise
-        return [mp.inspect_doc() for mp in points]
+        return [mp.inspect_doc() for mp in points if mp.listed]
 
     def _volume_for(self, container_id: str, mp: MountPoint, auto_remove: bool,
                     created: list[str]) -> str:

@@ -27,6 +27,7 @@ class MountPoint:
     volume_options: dict[str, str] | None = None   # driver options if the mount creates it
     volume_labels: dict[str, str] | None = None
     tmpfs_data: str = ""            # tmpfs mount data ("size=64m,mode=1777")
+    listed: bool = True             # shown in inspect's Mounts (--tmpfs ones are not)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -254,7 +254,8 @@ def parse_tmpfs(destination: str, options: str) -> MountPoint:
             raise MountError(f"invalid tmpfs option {option!r}: bad size")
         if key == "mode" and not re.fullmatch(r"[0-7]{1,4}", value):
             raise MountError(f"invalid tmpfs option {option!r}: mode must be octal")
-    return MountPoint(type=TMPFS, destination=clean(destination), tmpfs_data=options)
+    return MountPoint(type=TMPFS, destination=clean(destination), tmpfs_data=options,
+                      listed=False)
 
 
 # ---- --volumes-from --------------------------------------------------------------------

@@ -151,6 +151,11 @@ def test_tmpfs_mounts(ctr: Ctr) -> None:
     assert "nosuid" in run_line and "nodev" in run_line and "noexec" in run_line
     assert "size=1024k" in cache_line
     assert "/run 1777" in lines and "/cache 700" in lines
+    ctr.ok("create", *NET, "--name", "listed", "--tmpfs", "/run",
+           "--mount", "type=tmpfs,dst=/cache", "busybox", "true")
+    assert ctr.inspect("listed")["Mounts"] == [  # like Docker: --tmpfs ones are not listed
+        {"Type": "tmpfs", "Source": "", "Destination": "/cache", "Mode": "", "RW": True,
+         "Propagation": ""}]
 
 
 def test_volumes_from(ctr: Ctr, tmp_path: Path) -> None:
