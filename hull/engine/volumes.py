@@ -261,7 +261,8 @@ class VolumeService:
             c = self.engine.containers.store.find(ref)
         except NotFound:
             raise MountError(f"No such container: {ref}") from None
-        return [MountPoint.from_dict(spec) for spec, _ in self.store.mounts_of(c.id)]
+        points = [MountPoint.from_dict(spec) for spec, _ in self.store.mounts_of(c.id)]
+        return [mp for mp in points if mp.listed]  # --tmpfs mounts are not shared (Docker)
 
     def attach(self, container_id: str, points: list[MountPoint],
                auto_remove: bool = False) -> list[dict[str, Any]]:
