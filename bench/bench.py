@@ -293,6 +293,55 @@ def _small_layers_archive(path: Path, count: int, tag: str) -> None:
                                          ]).encode())
 
 
+def bench_build(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
+                quick: bool) -> None:
+    """Builds of a small app: cold (no cache), fully cached, and after a one-file change,
+    against ``docker build`` with the classic builder and with BuildKit."""
+    busybox = base / "build-busybox.tar"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_busybox_tar.py"), str(busybox)],
+                   check=True, stdout=subprocess.DEVNULL)
+    run([*HULL, "import", str(busybox), "busybox:latest"], env)
+    if docker_env:
+        run(["docker", "import", str(busybox), "busybox:latest"], docker_env)
+    app = base / "build-app"
+    (app / "src").mkdir(parents=True)
+    (app / "Dockerfile").write_text(
+        "FROM busybox:latest\nWORKDIR /app\nCOPY package.json ./\n"
+        "RUN wc -c package.json > /deps.txt\nCOPY . .\nEXPOSE 3000\n"
+        'CMD ["cat", "/app/server.js"]\n')
+    (app / "package.json").write_text('{"name": "bench-app", "version": "1.0.0"}\n')
+    (app / ".dockerignore").write_text("node_modules\n")
+    for i in range(30):
+        (app / "src" / f"module{i}.js").write_text(f"module.exports = {i};\n" * 40)
+    server = app / "server.js"
+    server.write_text("console.log('v0')\n")
+    repeat = 5 if quick else 15
+    builders = {"hull": ([*HULL, "build", "-q", "-t", "bench-app", str(app)], env)}
+    # Debian's docker.io CLI (20.10) drives BuildKit itself; newer CLIs need buildx for it.
+    cli = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
+    if docker_env:
+        for name, flag in (("docker classic", "0"), ("docker buildkit", "1")):
+            builders[name] = ([cli, "build", "-q", "--network", "none", "-t", "bench-app",
+                               str(app)], dict(docker_env, DOCKER_BUILDKIT=flag))
+    change = iter(range(1_000_000))
+
+    def one_file_change(cmd: list[str], e: dict[str, str]) -> None:
+        server.write_text(f"console.log('v{next(change)}')\n")
+        run(cmd, e)
+
+    results: dict[str, dict[str, float]] = {"cold": {}, "cached": {}, "change": {}}
+    for name, (cmd, e) in builders.items():
+        results["cold"][name] = timed(lambda cmd=cmd, e=e: run([*cmd[:2], "--no-cache",
+                                                                 *cmd[2:]], e), 3)
+        run(cmd, e)
+        results["cached"][name] = timed(lambda cmd=cmd, e=e: run(cmd, e), repeat)
+        results["change"][name] = timed(lambda cmd=cmd, e=e: one_file_change(cmd, e), repeat)
+    for what, label in (("cold", "build: cold (--no-cache)"), ("cached", "build: fully cached"),
+                        ("change", "build: one-file change")):
+        others = {k: v for k, v in results[what].items() if k != "hull"}
+        report.add(label, results[what]["hull"], "s", others)
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -314,10 +363,12 @@ def main() -> None:
                 bench_images(report, env, base, docker_env, args.quick)
                 bench_containers(report, env, base, docker_env, args.quick)
                 bench_registry(report, env, base, docker_env, args.quick)
+                bench_build(report, env, base, docker_env, args.quick)
         else:
             bench_images(report, env, base, None, args.quick)
             bench_containers(report, env, base, None, args.quick)
             bench_registry(report, env, base, None, args.quick)
+            bench_build(report, env, base, None, args.quick)
 
 
 if __name__ == "__main__":
