@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 
     from hull.engine import Engine
     from hull.runtime.base import Runtime
+    from hull.shim.launch import PendingShim
 
 DEFAULT_STOP_TIMEOUT = 10
+RUNTIMES = ("builtin", "runc", "crun")
 NETWORK_MODES = ("default", "bridge", "none", "host")
 MIN_MEMORY = 6 * 1024 * 1024
 EXIT_LOST = 255  # the shim vanished and nothing was left running (Docker's value too)
@@ -312,10 +314,9 @@ class ContainerService:
         if hc.get("PortBindings") and mode in ("none", "host"):
             raise InvalidArgument("conflicting options: port publishing and the container"
                                   f" type network mode ({mode})")
-        from hull.runtime import get_runtime
-
         runtime = hc.get("Runtime") or "builtin"
-        get_runtime(runtime, os.path.join(self.engine.run_root, "runtime"))
+        if runtime not in RUNTIMES:
+            raise InvalidArgument(f"unknown runtime {runtime!r} (expected builtin, runc or crun)")
         if runtime != "builtin":
             import shutil
 
@@ -339,8 +340,12 @@ class ContainerService:
     # ---- start ---------------------------------------------------------------------------
 
     def start(self, ref: str, attach: bool = False,
-              console_size: tuple[int, int] | None = None) -> Started | None:
-        """Start a created or stopped container; None when it was already running."""
+              console_size: tuple[int, int] | None = None,
+              shim: PendingShim | None = None) -> Started | None:
+        """Start a created or stopped container; None when it was already running.
+
+        ``shim``: a shim forked ahead of time (``run``); otherwise one is forked here.
+        """
         import fcntl
 
         c = self.get(ref)
@@ -360,7 +365,8 @@ class ContainerService:
 
                 release(c.runtime_name, paths)
                 raise
-            sock = self._launch(plan, attach, lock)
+            sock = shim.go(plan, attach) if shim is not None else \
+                self._launch(plan, attach, lock)
         finally:
             os.close(lock)
         return self._await_start(c, sock)

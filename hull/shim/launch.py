@@ -50,6 +50,78 @@ def launch(plan: ShimPlan, attached: bool, keep: object = None,
     return ours
 
 
+class PendingShim:
+    """A shim forked before the container exists, warming up while the CLI prepares it.
+
+    ``run`` forks it first thing, before the CLI opens the database, so the shim inherits
+    no SQLite state and imports the runtime on the other CPU while the CLI creates the
+    container and its bundle; :meth:`go` then hands it the plan.  Closing it unused makes
+    the shim exit.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def go(self, plan: ShimPlan, attached: bool) -> socket.socket:
+        from hull.shim import protocol as proto
+
+        self.sock.sendall(proto.json_frame(proto.PLAN, {"plan": plan.spec(),
+                                                        "attached": attached}))
+        sock, self.sock = self.sock, None  # type: ignore[assignment]
+        return sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None  # type: ignore[assignment]
+
+
+def prefork(runtime: str) -> PendingShim:
+    """Fork a detached shim now; it waits for :meth:`PendingShim.go`."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                _become_pending_shim(theirs, ours, runtime)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    theirs.close()
+    os.waitpid(pid, 0)
+    return PendingShim(ours)
+
+
+def _become_pending_shim(ctl: socket.socket, other: socket.socket, runtime: str) -> None:
+    code = 0
+    directory = ""
+    try:
+        other.close()
+        _detach_stdio()
+        _ignore_terminal_signals()
+        from hull.shim.starter import serve_pending
+
+        directory = serve_pending(ctl, runtime)
+    except BaseException:
+        code = 1
+        from hull.shim.monitor import log_crash
+
+        log_crash(directory)
+    finally:
+        os._exit(code)
+
+
+def _ignore_terminal_signals() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _become_shim(plan: ShimPlan, ctl: socket.socket, other: socket.socket, attached: bool,
                  keep: object, close: tuple[int, ...]) -> None:
     code = 0
@@ -60,10 +132,7 @@ def _become_shim(plan: ShimPlan, ctl: socket.socket, other: socket.socket, attac
         for fd in close:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
-            signal.signal(sig, signal.SIG_IGN)
+        _ignore_terminal_signals()
         from hull.shim.starter import run_shim
 
         run_shim(plan, ctl, attached)

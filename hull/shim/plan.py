@@ -19,6 +19,14 @@ class ShimPlan:
     stdin_once: bool = False
     auto_remove: bool = False
 
+    @classmethod
+    def from_spec(cls, spec: dict) -> ShimPlan:
+        return cls(container_id=spec["id"],
+                   paths=ContainerPaths(spec["root"], spec["run_root"], spec["id"]),
+                   db_path=spec["db_path"], snapshotter=spec["snapshotter"],
+                   runtime=spec["runtime"], tty=spec["tty"], open_stdin=spec["open_stdin"],
+                   stdin_once=spec["stdin_once"], auto_remove=spec["auto_remove"])
+
     def spec(self) -> dict:
         """Plain values only: the lean monitor receives them across an exec."""
         p = self.paths

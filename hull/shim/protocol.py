@@ -17,6 +17,7 @@ EXIT = 5       # shim -> client: {"ExitCode", "OOMKilled", "Removed"}: all done
 REQUEST = 6    # client -> shim: {"op": "attach", "stdin": bool, "logs": bool} or {"op": "wait"}
 SIGNAL = 7     # client -> shim: {"signal": n}: forward a signal to the container
 CLOSE_STDIN = 8  # client -> shim: the client's stdin ended
+PLAN = 9       # CLI -> pre-forked shim: {"plan": ShimPlan.spec(), "attached": bool}
 
 HEADER = struct.Struct(">BxxxI")
 MAX_FRAME = 1 << 24

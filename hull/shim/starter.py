@@ -37,6 +37,35 @@ def process_start_time(pid: int) -> int:
     return int(raw[raw.rindex(b")") + 2:].split()[19])
 
 
+def serve_pending(ctl: socket.socket, runtime: str) -> str:
+    """A pre-forked shim: load what starting needs, then wait for the plan and run it.
+
+    Returns the container directory (for crash logs); returns early if the CLI gave up.
+    """
+    import importlib
+
+    from hull.runtime import get_runtime
+
+    for module in ("hull.state.db", "hull.engine.container_store", "hull.engine.container_model",
+                   "hull.engine.container_teardown", "hull.shim.finish"):
+        importlib.import_module(module)  # warm-up while the CLI works
+
+    get_runtime(runtime, "/")  # imports the runtime's modules; touches nothing
+    reader = proto.FrameReader()
+    while True:
+        data = ctl.recv(65536)
+        if not data:
+            return ""  # the CLI could not create the container
+        for kind, payload in reader.feed(data):
+            if kind == proto.PLAN:
+                request = proto.parse_json(payload)
+                from hull.shim.plan import ShimPlan
+
+                plan = ShimPlan.from_spec(request["plan"])
+                run_shim(plan, ctl, bool(request.get("attached")))
+                return plan.paths.dir
+
+
 def run_shim(plan: ShimPlan, ctl: socket.socket, attached: bool) -> None:
     """Start the container and watch it to the end (in this process or a lean successor)."""
     from hull.runtime import syscalls as sc

@@ -193,7 +193,7 @@ def test_long_running_output_is_logged_across_the_hand_over(ctr: Ctr) -> None:
     (["run", "--rm", "--cpus", "-1", "busybox", "true"],
      "Error: Range of CPUs is from 0.01 to"),
     (["run", "--rm", "--cpus", "lots", "busybox", "true"], "invalid argument \"lots\""),
-    (["run", "--rm", "-p", "8080:80", "busybox", "true"], "port publishing (-p)"),
+    (["run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true"], "conflicting"),
     (["run", "--rm", "--ulimit", "nofile", "busybox", "true"], "invalid ulimit argument"),
     (["run", "--rm", "--runtime", "nosuch", "busybox", "true"], "unknown runtime"),
     (["run", "--rm", "--network", "nosuchnet", "busybox", "true"], "network nosuchnet not found"),

@@ -314,13 +314,19 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     opts["detach"] = detach
     if opts["tty"] and not detach and opts["interactive"] and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY", exit_code=1)
+    from hull.shim.launch import prefork
+
     with engine_errors():
         config, host_config = build_configs(opts, image, command)
-        service = engine_of(ctx).containers
-        c = service.create(config, host_config, opts["name"],
-                           network_endpoint(opts))
-        started = service.start(c.id, attach=not detach,
-                                console_size=_console_size() if opts["tty"] else None)
+        # The shim warms up on the other CPU while this process creates the container.
+        pending = prefork(host_config.get("Runtime") or "builtin")
+        try:
+            service = engine_of(ctx).containers
+            c = service.create(config, host_config, opts["name"], network_endpoint(opts))
+            started = service.start(c.id, attach=not detach, shim=pending,
+                                    console_size=_console_size() if opts["tty"] else None)
+        finally:
+            pending.close()
     if started is None:
         return
     if detach:
