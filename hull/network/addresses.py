@@ -21,7 +21,7 @@ Addr = ipaddress.IPv4Address
 
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 #: (base, prefix length of each subnet carved from it): Docker's default address pools.
-DEFAULT_POOLS: tuple[tuple[str, int], ...] = (("172.17.0.0/12", 16), ("192.168.0.0/16", 20))
+DEFAULT_POOLS: tuple[tuple[str, int], ...] = (("172.16.0.0/12", 16), ("192.168.0.0/16", 20))
 POOL_ENV = "HULL_ADDRESS_POOL"
 
 
