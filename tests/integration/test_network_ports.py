@@ -13,8 +13,9 @@ from tests.integration.test_network_support import (
     assert_clean,
     http_get,
     httpd_cmd,
-    links,
     net_fixture,  # noqa: F401 - the net fixture
+    nft_tables,
+    own_links,
     wait_http,
 )
 
@@ -31,7 +32,6 @@ def _gateway(env: NetEnv, network: str = "bridge") -> str:
 
 
 def test_four_containers_answer_on_their_own_ports(net: NetEnv) -> None:
-    before = links()
     base = 3000
     for i in range(4):
         net.ok("run", "-d", "--name", f"app{i}", "-p", f"{base + i}:8080", "busybox",
@@ -51,9 +51,7 @@ def test_four_containers_answer_on_their_own_ports(net: NetEnv) -> None:
     net.ok("rm", "-f", "app0", "app1", "app2", "app3")
     with pytest.raises(OSError):
         http_get(f"http://127.0.0.1:{base}/", timeout=1)
-    net.ok("network", "prune", "-f")
-    # only the default bridge (like docker0) stays until the root's cleanup
-    assert {n for n in links() - before if n.startswith("hv")} == set()
+    assert_clean(net)  # the last container took the bridge and the nftables table along
 
 
 def test_port_released_on_stop_and_taken_again_on_start(net: NetEnv) -> None:
@@ -76,7 +74,7 @@ def test_port_already_allocated_leaves_nothing_behind(net: NetEnv) -> None:
     port = _free_port()
     net.ok("run", "-d", "--name", "first", "-p", f"{port}:80", "busybox",
            *httpd_cmd("first", 80))
-    before = links()
+    before = own_links(net)
     with net.db() as conn:
         rows_before = conn.execute("SELECT COUNT(*) FROM endpoints WHERE address IS NOT NULL"
                                    ).fetchone()[0]
@@ -86,7 +84,7 @@ def test_port_already_allocated_leaves_nothing_behind(net: NetEnv) -> None:
                                    f" endpoint: Bind for 0.0.0.0:{port} failed: port is"
                                    " already allocated")
     assert json.loads(net.ok("inspect", "second"))[0]["State"]["Running"] is False
-    assert links() == before
+    assert own_links(net) == before
     with net.db() as conn:
         assert conn.execute("SELECT COUNT(*) FROM endpoints WHERE address IS NOT NULL"
                             ).fetchone()[0] == rows_before
@@ -176,11 +174,12 @@ def test_publish_with_host_network_refused(net: NetEnv) -> None:
     assert "port publishing and the container type network mode (host)" in proc.stderr
 
 
-def test_nothing_left_after_cleanup(net: NetEnv) -> None:
-    before = links()
+def test_rm_leaves_nothing_behind(net: NetEnv) -> None:
     net.ok("run", "-d", "--name", "xx", "-p", f"{_free_port()}:80", "busybox", "sleep", "60")
+    assert own_links(net)
+    assert net.table in nft_tables()
     net.ok("rm", "-f", "xx")
-    from tests.integration.test_network_support import cleanup
-
-    cleanup(net)
-    assert_clean(net, before)
+    assert_clean(net)
+    with net.db() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM port_bindings").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM endpoints").fetchone()[0] == 0

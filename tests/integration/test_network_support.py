@@ -33,7 +33,7 @@ class NetEnv:
     third: int
 
     def subnet(self, index: int) -> str:
-        """The test's index-th /24 (index 0..15)."""
+        """The test's index-th /24 (index 0..7; the address pool has the rest)."""
         return f"10.213.{self.third + index}.0/24"
 
     def address(self, index: int, host: int) -> str:
@@ -74,6 +74,22 @@ class NetEnv:
 
 def links() -> set[str]:
     return set(os.listdir("/sys/class/net"))
+
+
+def own_links(env: NetEnv) -> set[str]:
+    """Links of this root present on the host: its bridges and its containers' veths (other
+    tests on the host create links of their own at the same time)."""
+    from hull.network.plumbing import veth_name
+
+    path = env.hull.root / "hull.db"
+    if not path.exists():
+        return set()
+    with env.db() as conn:
+        nets = [r["id"] for r in conn.execute("SELECT id FROM networks")]
+        bridges = [r["bridge"] for r in conn.execute("SELECT bridge FROM networks")]
+        ids = [r["id"] for r in conn.execute("SELECT id FROM containers")]
+    names = {veth_name(c, n) for c in ids for n in nets} | {b for b in bridges if b}
+    return names & links()
 
 
 def nft_tables() -> str:
@@ -135,7 +151,8 @@ def net_fixture(hull: HullEnv, busybox: str, monkeypatch: pytest.MonkeyPatch) ->
             ["nft", "list", "tables"], capture_output=True).returncode != 0:
         pytest.skip("nftables is not usable on this host")
     third = (next(_slots) % 15) * 16 + 16
-    monkeypatch.setenv("HULL_ADDRESS_POOL", f"base=10.213.{third}.0/20,size=24")
+    # explicit subnets use the lower half of the test's /20, the pool the upper half
+    monkeypatch.setenv("HULL_ADDRESS_POOL", f"base=10.213.{third + 8}.0/21,size=24")
     env = NetEnv(hull, "10.213", third)
     try:
         yield env
@@ -143,11 +160,15 @@ def net_fixture(hull: HullEnv, busybox: str, monkeypatch: pytest.MonkeyPatch) ->
         cleanup(env)
 
 
-def assert_clean(env: NetEnv, before: set[str]) -> None:
-    """No link, table or resolver of this root left on the host."""
-    leftover = {n for n in links() - before if n.startswith(("hv", "hl-", "hull"))}
-    assert not leftover, f"links left behind: {leftover}"
+def assert_clean(env: NetEnv) -> None:
+    """No link or nftables table of this root left on the host."""
+    assert not own_links(env), f"links left behind: {own_links(env)}"
     assert env.table not in nft_tables()
+
+
+def netd_running(env: NetEnv) -> bool:
+    pid = env.netd_pid()
+    return pid is not None and os.path.exists(f"/proc/{pid}")
 
 
 def bridge_exists(name: str) -> bool:
