@@ -102,9 +102,11 @@ class Engine:
 
         images = self.db.query_one("SELECT COUNT(*) AS n FROM images")["n"]
         layers = self.db.query_one("SELECT COUNT(*) AS n FROM layers")["n"]
+        self.containers.reconcile()  # records of crashed shims first
         containers = self.db.query("SELECT data FROM containers")
-        running = sum(1 for r in containers if '"Running": true' in r["data"])
         paused = sum(1 for r in containers if '"Paused": true' in r["data"])
+        # a paused container is also "Running" in its State; Docker counts it once, as paused
+        running = sum(1 for r in containers if '"Running": true' in r["data"]) - paused
         mem = 0
         try:
             with open("/proc/meminfo") as f:
