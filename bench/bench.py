@@ -139,24 +139,24 @@ def bench_containers(report: Report, env: dict[str, str], base: Path, docker_env
             others["docker"] = timed(lambda: [run(c, docker_env) for c in docker_cmds], times)
         report.add(what, t_hull, "s", others)
 
-    both("run --rm busybox true", [[*HULL, "run", "--rm", "busybox", "true"]],
+    # Both without a bridge network, like for like (hull's default would add a veth pair).
+    both("run --rm busybox true", [[*HULL, "run", "--rm", *net, "busybox", "true"]],
          [["docker", "run", "--rm", *net, "busybox", "true"]])
     both("run -d + stop (--init sleep)",
-         [[*HULL, "run", "-d", "--init", "--name", "b1", "busybox", "sleep", "300"],
+         [[*HULL, "run", "-d", *net, "--init", "--name", "b1", "busybox", "sleep", "300"],
           [*HULL, "stop", "b1"], [*HULL, "rm", "b1"]],
          [["docker", "run", "-d", *net, "--init", "--name", "b1", "busybox", "sleep", "300"],
           ["docker", "stop", "b1"], ["docker", "rm", "b1"]], times=3 if quick else 5)
 
     count = 100
     for i in range(count):
-        run([*HULL, "create", "--name", f"c{i}", "busybox", "true"], env)
+        run([*HULL, "create", *net, "--name", f"c{i}", "busybox", "true"], env)
         if docker_env:
             run(["docker", "create", *net, "--name", f"c{i}", "busybox", "true"], docker_env)
     both(f"ps -a ({count} containers)", [[*HULL, "ps", "-a"]], [["docker", "ps", "-a"]])
 
     def shim_rss_kb(cli: list[str], e: dict[str, str]) -> int:
-        run([*cli, "run", "-d", *(net if cli == ["docker"] else []), "--name", "rss",
-             "busybox", "sleep", "300"], e)
+        run([*cli, "run", "-d", *net, "--name", "rss", "busybox", "sleep", "300"], e)
         time.sleep(1.0)  # hull's shim slims down after its first 0.2 s
         pid = subprocess.run([*cli, "inspect", "-f", "{{.State.Pid}}", "rss"], env=e,
                              capture_output=True, text=True, check=True).stdout.strip()
