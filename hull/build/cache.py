@@ -51,10 +51,16 @@ class BuildCache:
             with self.db.transaction():
                 self.db.execute("DELETE FROM build_cache WHERE key = ?", (key,))
             return None
-        with self.db.transaction():
-            self.db.execute("UPDATE build_cache SET last_used = ? WHERE key = ?",
-                            (time.time(), key))
         return ImageState(json.loads(row["config"]), layers)
+
+    def touch(self, keys: list[str]) -> None:
+        """Record that entries were used (one transaction for a whole build's hits)."""
+        if not keys:
+            return
+        now = time.time()
+        with self.db.transaction():
+            self.db.conn.executemany("UPDATE build_cache SET last_used = ? WHERE key = ?",
+                                [(now, key) for key in keys])
 
     def put(self, key: str, parent_digest: str, state: ImageState) -> None:
         now = time.time()

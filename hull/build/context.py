@@ -16,7 +16,6 @@ import hashlib
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -71,6 +70,8 @@ def _looks_like_archive(head: bytes) -> bool:
 
 
 def _spool(stream: BinaryIO, directory: str) -> str:
+    import tempfile
+
     fd, path = tempfile.mkstemp(dir=directory, prefix="stdin-")
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
@@ -146,6 +147,8 @@ def _dockerfile_path(root: str, given: str | None) -> str:
 
 def _load_archive(context_arg: str, dockerfile_arg: str | None, stdin: BinaryIO,
                   stdin_dockerfile: bytes | None, scratch_dir: str) -> LoadedBuild:
+    import tempfile
+
     temporary = tempfile.mkdtemp(prefix="context-", dir=scratch_dir)
     try:
         archive = _spool(stdin, temporary) if context_arg == "-" else context_arg
@@ -213,9 +216,9 @@ def _go_match(pattern: str, name: str) -> bool:
 
 def _resolve_in(root: str, rel: str) -> str:
     """``root/rel`` with symlinks resolved inside ``root``."""
-    from hull.runtime.rootfs import secure_join
+    from hull.build.paths import in_tree
 
-    return secure_join(root, rel)
+    return in_tree(root, rel)
 
 
 def find_sources(root: str, pattern: str, ignore: DockerIgnore | None) -> list[Source]:
@@ -325,6 +328,8 @@ def content_hash(sources: list[Source], ignore: DockerIgnore | None) -> str:
 @contextlib.contextmanager
 def scratch_directory(parent: str, prefix: str) -> Iterator[str]:
     """A private directory below ``parent``, removed afterwards."""
+    import tempfile
+
     os.makedirs(parent, exist_ok=True)
     path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     try:

@@ -49,9 +49,9 @@ def is_url(source: str) -> bool:
 
 
 def in_root(rootfs: str, path: str) -> str:
-    from hull.runtime.rootfs import secure_join
+    from hull.build.paths import in_tree
 
-    return secure_join(rootfs, path)
+    return in_tree(rootfs, path)
 
 
 def resolve_chown(rootfs: str, spec: str) -> Ownership:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,14 +62,14 @@ from hull.build.instructions import (
     VolumeInstruction,
     WorkdirInstruction,
 )
-from hull.build.progress import Progress
-from hull.build.snapshots import StepFilesystem, mounted_view
 from hull.build.state import ImageState
 from hull.errors import HullError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    from hull.build.progress import Progress
     from hull.build.stages import BuildDefinition, Stage
     from hull.engine import Engine
+    from hull.image.store import ImageStore
 
 _DROPPED_BASE_KEYS = ("container", "container_config", "docker_version", "id", "parent")
 _KEY_SKIP = ("original", "start_line", "end_line")
@@ -115,6 +114,14 @@ class _Counters:
             self.cached += int(cached)
 
 
+def image_store(engine: Engine) -> ImageStore:
+    """The engine's image store; its snapshotter opens only when a step needs a filesystem
+    (a fully cached build never does)."""
+    from hull.image.store import ImageStore
+
+    return ImageStore(engine.db, engine.content, lambda: engine.snapshotter)
+
+
 class Builder:
     """One build: a parsed Dockerfile, a context, options and a progress reporter."""
 
@@ -134,6 +141,8 @@ class Builder:
         self.cache_mounts = os.path.join(engine.root, "build", "cache-mounts")
         self.declared_args: set[str] = set()
         self._lock = threading.Lock()
+        self._filesystems_ready = False
+        self.hits: list[str] = []
 
     # ---- the whole build ---------------------------------------------------------------
 
@@ -167,6 +176,8 @@ class Builder:
                 final.config["Labels"] = labels
             self._warn_unused_args()
             image = self._create_image(final, tags)
+            BuildCache(self.engine.db, image_store(self.engine), self.engine.content).touch(
+                self.hits)
         finally:
             import shutil
 
@@ -176,6 +187,8 @@ class Builder:
         return BuildResult(image, familiar, self.counters.steps, self.counters.cached)
 
     def _parallel(self, wave: list[Stage], first: dict[int, int], total: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from hull.engine import Engine
 
         def build_one(stage: Stage) -> tuple[int, ImageState]:
@@ -202,7 +215,12 @@ class Builder:
     def _create_image(self, state: ImageState, tags: list[str]) -> str:
         from hull.oci.image import ImageConfig
 
-        store = self.engine.images.store
+        store = image_store(self.engine)
+        image_id = state.digest
+        if store.resolve_id(image_id) == image_id:  # a fully cached build: only tag it
+            for tag in tags:
+                store.tag(image_id, tag)
+            return image_id
         image, _ = store.create_image(ImageConfig(state.doc), list(state.layers), tags)
         return image.id
 
@@ -214,6 +232,23 @@ class Builder:
         unused = sorted(set(self.options.build_args) - known)
         if unused:
             self.progress.warning(f"One or more build-args {unused} were not consumed")
+
+    def note_hit(self, key: str) -> None:
+        with self._lock:
+            self.hits.append(key)
+
+    def prepare_filesystems(self, engine: Engine) -> None:
+        """Before the first step that needs a snapshot: clear what killed builds left.
+
+        ``engine`` is the calling thread's own (database connections are per thread).
+        """
+        with self._lock:
+            if self._filesystems_ready:
+                return
+            from hull.build.snapshots import remove_stale
+
+            remove_stale(engine.snapshotter)
+            self._filesystems_ready = True
 
     def stage_result(self, index: int) -> ImageState:
         return self.results[index]
@@ -233,7 +268,7 @@ class StageBuilder:
         self.total = total
         self.name = stage.display_name
         self.progress = build.progress
-        self.images = engine.images.store
+        self.images = image_store(engine)
         self.cache = BuildCache(engine.db, self.images, engine.content)
         definition = build.definition
         self.args = StageArgs(definition.global_args, definition.build_args,
@@ -339,6 +374,7 @@ class StageBuilder:
         if not self.builder.options.no_cache:
             hit = self.cache.get(key)
             if hit is not None:
+                self.builder.note_hit(key)
                 self.state = hit
                 self.builder.counters.add(True)
                 self.progress.cached(self.name, hit.digest)
@@ -366,6 +402,9 @@ class StageBuilder:
     def filesystem_step(self, state: ImageState, history: str | None,
                         work: Callable[[str], None]) -> ImageState:
         """Run ``work`` on the mounted root filesystem of a new snapshot over ``state``."""
+        from hull.build.snapshots import StepFilesystem
+
+        self.builder.prepare_filesystems(self.engine)
         fs = StepFilesystem(self.images, self.engine.content, state.top_chain,
                             self.builder.scratch)
         try:
@@ -629,6 +668,8 @@ def _copy(b: StageBuilder, instruction: CopyInstruction | AddInstruction) -> Non
     history = expanded.history_text("buildkit", b.history_context(source_hash))
 
     def make(state: ImageState) -> tuple[ImageState, str | None]:
+        from hull.build.snapshots import mounted_view
+
         def work(rootfs: str) -> None:
             owner = copying.resolve_chown(rootfs, expanded.chown) if expanded.chown else (
                 copying.Ownership() if from_ else copying.Ownership(0, 0))

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from hull.build.run_step import FORK_LOCK
+from hull.build.locks import FORK_LOCK
 
 
 def short(digest: str) -> str:

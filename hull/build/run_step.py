@@ -17,15 +17,13 @@ import contextlib
 import json
 import os
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hull.build import gopath
+from hull.build.locks import FORK_LOCK
 from hull.errors import HullError
 
-#: Held while forking, so no other builder thread holds a lock the child might need.
-FORK_LOCK = threading.RLock()
 TAIL_BYTES = 4096
 HOSTNAME = "buildkitsandbox"
 _RUNTIME_MOUNTS = ("/proc", "/dev", "/sys")

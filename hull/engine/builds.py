@@ -108,7 +108,6 @@ class BuildService:
 
         from hull.build.context import load_build
         from hull.build.executor import Builder, BuildOptions
-        from hull.build.snapshots import remove_stale
         from hull.build.stages import Platform, load_dockerfile
 
         if request.network not in NETWORK_MODES:
@@ -117,7 +116,6 @@ class BuildService:
         secrets = dict(parse_secret(s) for s in request.secrets)
         platform = Platform.parse(request.platform) if request.platform else None
         self._remove_stale_scratch()
-        remove_stale(self.engine.snapshotter)
         loaded = load_build(request.context, request.dockerfile,
                             request.stdin or sys.stdin.buffer, self.scratch_root)
         try:
