@@ -342,6 +342,159 @@ def bench_build(report: Report, env: dict[str, str], base: Path, docker_env: dic
         report.add(label, results[what]["hull"], "s", others)
 
 
+# ---- networking: published ports and container-to-container -------------------------------
+
+NET_BENCH_SUBNET = "10.213.250"  # a test-only range; the bench bridge for Docker is .251
+
+
+def _http_get(port: int, path: str) -> bytes:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().read()
+    finally:
+        conn.close()
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.time() + 20
+    while True:
+        try:
+            _http_get(port, "/")
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _published(cli: list[str], e: dict[str, str], quick: bool, extra: list[str]
+               ) -> dict[str, float]:
+    """Small requests, one large transfer through a published port on loopback, and a large
+    transfer between two containers on a user network, with one engine's CLI."""
+    port = _free_port()
+    big_mb = 16 if quick else 64
+    serve = ("mkdir -p /www && echo ok > /www/index.html && dd if=/dev/zero of=/www/big bs=1M"
+             f" count={big_mb} 2>/dev/null && exec httpd -f -p 8080 -h /www")
+    run([*cli, "network", "create", *extra, "benchnet"], e)
+    try:
+        run([*cli, "run", "-d", "--name", "benchweb", "--network", "benchnet", "-p",
+             f"127.0.0.1:{port}:8080", "busybox", "sh", "-c", serve], e)
+        _wait_port(port)
+        while len(_http_get(port, "/big")) < big_mb << 20:
+            time.sleep(0.1)
+        count = 200 if quick else 1000
+        t0 = time.perf_counter()
+        for _ in range(count):
+            _http_get(port, "/")
+        small = time.perf_counter() - t0
+        big = min(timed(lambda: _http_get(port, "/big")) for _ in range(3))
+        proc = subprocess.run([*cli, "run", "--rm", "--network", "benchnet", "busybox", "sh",
+                               "-c", "time wget -qO /dev/null http://benchweb:8080/big"],
+                              env=e, capture_output=True, text=True, check=True)
+        real = next(line for line in proc.stderr.splitlines() if line.startswith("real"))
+        minutes, seconds = real.split()[1:3]  # busybox: "real\t0m 0.12s"
+        c2c = 60 * float(minutes.rstrip("m")) + float(seconds.rstrip("s"))
+        return {"req/s": count / small, "latency": small / count, "MB/s": big_mb / big,
+                "c2c MB/s": big_mb / c2c}
+    finally:
+        subprocess.run([*cli, "rm", "-f", "benchweb"], env=e, capture_output=True)
+        subprocess.run([*cli, "network", "rm", "benchnet"], env=e, capture_output=True)
+
+
+def _docker_with_bridge(base: Path):  # type: ignore[no-untyped-def]
+    """A second private dockerd whose default bridge is one made here (so it never touches
+    docker0) and with iptables off: published ports then go through docker-proxy, which is
+    also what Docker uses for loopback traffic by default.  Everything is removed after."""
+    import contextlib
+    import signal
+
+    from hull.network.netlink import Links, delete_links
+
+    @contextlib.contextmanager
+    def ctx():  # type: ignore[no-untyped-def]
+        bridge = "hlbenchd0"
+        with Links() as links:
+            links.ensure_bridge(bridge, "10.213.251.1", 24)
+        base.mkdir(parents=True, exist_ok=True)
+        sock = base / "docker.sock"
+        log = open(base / "dockerd.log", "wb")
+        proc = subprocess.Popen(
+            ["dockerd", "--host", f"unix://{sock}", "--data-root", str(base / "data"),
+             "--exec-root", str(base / "exec"), "--pidfile", str(base / "dockerd.pid"),
+             "--bridge", bridge, "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+             "--default-address-pool", "base=10.213.252.0/22,size=24",
+             "--storage-driver", "overlay2", "--containerd-namespace", f"hullnet{os.getpid()}",
+             "--containerd-plugins-namespace", f"hullnetp{os.getpid()}"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        e = dict(os.environ, DOCKER_HOST=f"unix://{sock}")
+        try:
+            deadline = time.time() + 60
+            while subprocess.run(["docker", "version"], env=e,
+                                 capture_output=True).returncode != 0:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the bench dockerd did not start")
+                time.sleep(0.2)
+            yield e
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            log.close()
+            with open("/proc/self/mountinfo") as f:
+                mounts = [line.split()[4] for line in f]
+            for m in sorted((m for m in mounts if m.startswith(str(base))), key=len,
+                            reverse=True):
+                subprocess.run(["umount", "-l", m], check=False)
+            shutil.rmtree(base, ignore_errors=True)
+            delete_links([bridge])
+
+    return ctx()
+
+
+def bench_network(report: Report, env: dict[str, str], base: Path, with_docker: bool,
+                  quick: bool) -> None:
+    """Published-port throughput and latency, and container-to-container transfer."""
+    busybox = base / "busybox-net.tar"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_busybox_tar.py"), str(busybox)],
+                   check=True, stdout=subprocess.DEVNULL)
+    run([*HULL, "import", str(busybox), "busybox:latest"], env)
+    hull = _published(HULL, env, quick, ["--subnet", f"{NET_BENCH_SUBNET}.0/24"])
+    docker: dict[str, float] = {}
+    if with_docker:
+        try:
+            with _docker_with_bridge(base / "docker-net") as docker_env:
+                run(["docker", "import", str(busybox), "busybox:latest"], docker_env)
+                docker = _published(["docker"], docker_env, quick,
+                                    ["--subnet", "10.213.253.0/24"])
+        except (RuntimeError, subprocess.CalledProcessError) as e:
+            print(f"docker network comparison skipped: {e}", flush=True)
+
+    def other(key: str) -> dict[str, float]:
+        return {"docker": docker[key]} if key in docker else {}
+
+    report.add("published port: small HTTP requests", hull["req/s"], "req/s", other("req/s"),
+               higher_is_better=True)
+    report.add("published port: request latency", hull["latency"], "s", other("latency"))
+    report.add("published port: large transfer", hull["MB/s"], "MB/s", other("MB/s"),
+               higher_is_better=True)
+    report.add("container to container (user network)", hull["c2c MB/s"], "MB/s",
+               other("c2c MB/s"), higher_is_better=True)
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -369,6 +522,8 @@ def main() -> None:
             bench_containers(report, env, base, None, args.quick)
             bench_registry(report, env, base, None, args.quick)
             bench_build(report, env, base, None, args.quick)
+        bench_network(report, env, base, not args.no_docker and dockerd.available(),
+                      args.quick)
 
 
 if __name__ == "__main__":
