@@ -18,11 +18,14 @@ import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from hull.build import gopath
 from hull.build.dockerignore import DockerIgnore
 from hull.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from hull.build.records import FileWatch
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 _GLOB_CHARS = frozenset("*?[\\")
@@ -221,11 +224,13 @@ def _resolve_in(root: str, rel: str) -> str:
     return in_tree(root, rel)
 
 
-def find_sources(root: str, pattern: str, ignore: DockerIgnore | None) -> list[Source]:
+def find_sources(root: str, pattern: str, ignore: DockerIgnore | None,
+                 watch: FileWatch | None = None) -> list[Source]:
     """The entries of the tree at ``root`` that a COPY/ADD source names.
 
     A path without wildcards must exist (and not be excluded); with wildcards every
-    matching entry is returned in name order, possibly none.
+    matching entry is returned in name order, possibly none.  ``watch`` learns every
+    path looked at.
     """
     cleaned = gopath.clean("/" + pattern).lstrip("/")
     if not cleaned or cleaned == ".":
@@ -233,7 +238,11 @@ def find_sources(root: str, pattern: str, ignore: DockerIgnore | None) -> list[S
     if not has_wildcards(cleaned):
         if ignore is not None and ignore.is_excluded(cleaned):
             return []
+        if watch is not None:
+            watch.saw_path(os.path.join(root, cleaned))
         full = _resolve_in(root, cleaned)
+        if watch is not None:
+            watch.saw_path(full)
         try:
             st = os.stat(full)
         except (FileNotFoundError, NotADirectoryError):
@@ -243,6 +252,8 @@ def find_sources(root: str, pattern: str, ignore: DockerIgnore | None) -> list[S
     for part in cleaned.split("/"):
         nxt: list[tuple[str, str]] = []
         for rel, path in found:
+            if watch is not None:
+                watch.saw_path(path)
             if not has_wildcards(part):
                 candidate = os.path.join(path, part)
                 if os.path.lexists(candidate):
@@ -312,15 +323,23 @@ def _hash_entry(h: hashlib._Hash, rel: str, path: str, st: os.stat_result) -> No
     h.update(b"\n")
 
 
-def content_hash(sources: list[Source], ignore: DockerIgnore | None) -> str:
-    """A digest of everything COPY would take from ``sources`` (no times, no owners)."""
+def content_hash(sources: list[Source], ignore: DockerIgnore | None,
+                 watch: FileWatch | None = None) -> str:
+    """A digest of everything COPY would take from ``sources`` (no times, no owners).
+
+    ``watch`` learns the stat of every entry before its content is read.
+    """
     h = hashlib.sha256()
     for source in sources:
         h.update(f"source\0{source.rel}\0".encode("utf-8", "surrogateescape"))
         st = os.stat(source.path)
+        if watch is not None:
+            watch.saw(source.path, os.lstat(source.path))
         _hash_entry(h, ".", source.path, st)
         if source.is_dir:
             for rel, path, entry_st in walk_source(source, ignore):
+                if watch is not None:
+                    watch.saw(path, entry_st)
                 _hash_entry(h, rel, path, entry_st)
     return "sha256:" + h.hexdigest()
 

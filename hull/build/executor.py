@@ -62,6 +62,7 @@ from hull.build.instructions import (
     VolumeInstruction,
     WorkdirInstruction,
 )
+from hull.build.records import BuildResult, FileWatch
 from hull.build.state import ImageState
 from hull.errors import HullError, InvalidArgument, NotFound
 
@@ -92,14 +93,6 @@ class BuildOptions:
     network: str = "default"
     secrets: dict[str, bytes] = field(default_factory=dict)
     platform: str | None = None
-
-
-@dataclass
-class BuildResult:
-    image_id: str
-    tags: list[str]
-    steps: int = 0
-    cached: int = 0
 
 
 @dataclass
@@ -143,6 +136,8 @@ class Builder:
         self._lock = threading.Lock()
         self._filesystems_ready = False
         self.hits: list[str] = []
+        self.watch = FileWatch()  # context files read, for the build record
+        self.bases: list[tuple[str, str]] = []  # images used: (reference or "", id)
 
     # ---- the whole build ---------------------------------------------------------------
 
@@ -233,6 +228,17 @@ class Builder:
         if unused:
             self.progress.warning(f"One or more build-args {unused} were not consumed")
 
+    def note_image(self, name: str, image: Any) -> None:
+        """Remember an image the build used, by the reference that named it."""
+        from hull import reference
+
+        try:
+            normalised = str(reference.parse(name))
+        except HullError:
+            normalised = ""
+        with self._lock:
+            self.bases.append((normalised if normalised in image.tags else "", image.id))
+
     def note_hit(self, key: str) -> None:
         with self._lock:
             self.hits.append(key)
@@ -313,6 +319,7 @@ class StageBuilder:
         except NotFound:
             raise NotFound(f"base image {stage.base_name!r} is not present locally (builds "
                            "use local images: import, load or pull it first)") from None
+        self.builder.note_image(stage.base_name, image)
         state = ImageState.from_image(self.images.config_bytes(image), list(image.layers))
         for key in _DROPPED_BASE_KEYS:
             state.doc.pop(key, None)
@@ -662,8 +669,8 @@ def _copy(b: StageBuilder, instruction: CopyInstruction | AddInstruction) -> Non
         source_chain = None
         if expanded.sources:
             root = b.builder.context.require_root(keyword)
-            found = _find_all(root, expanded.sources, ignore)
-            source_hash = content_hash(found, ignore)
+            found = _find_all(root, expanded.sources, ignore, b.builder.watch)
+            source_hash = content_hash(found, ignore, b.builder.watch)
             description["hash"] = source_hash
     history = expanded.history_text("buildkit", b.history_context(source_hash))
 
@@ -711,10 +718,11 @@ def _copy_into(rootfs: str, found: list[Source], instruction: CopyInstruction | 
         copier.write_file(dest, dest_is_dir, content.path, content.data.encode())
 
 
-def _find_all(root: str, patterns: list[str], ignore: Any) -> list[Source]:
+def _find_all(root: str, patterns: list[str], ignore: Any,
+              watch: FileWatch | None = None) -> list[Source]:
     found: list[Source] = []
     for pattern in patterns:
-        found += copying.sources_or_error(find_sources(root, pattern, ignore), pattern)
+        found += copying.sources_or_error(find_sources(root, pattern, ignore, watch), pattern)
     return list(copying.iter_unique(found))
 
 
@@ -742,6 +750,7 @@ def _from_source(b: StageBuilder, name: str) -> tuple[str | None, str]:
     except NotFound:
         raise NotFound(f"--from: image {name!r} is not present locally and is not a build "
                        "stage") from None
+    b.builder.note_image(name, image)
     return image.top_chain_id, image.id
 
 

@@ -99,6 +99,7 @@ def _bind(b: StageBuilder, mount: Mount, target: str, stack: contextlib.ExitStac
                                                 b.builder.scratch))
     else:
         root = b.builder.context.require_root("RUN --mount=type=bind")
+        b.builder.watch.usable = False  # a RUN may read any context file: keep no record
     source = secure_join(root, mount.source or "/")
     if not os.path.exists(source):
         raise NotFound(f"bind mount source {mount.source or '/'!r} does not exist")

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from hull.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
-    from hull.build.executor import BuildResult
     from hull.build.progress import Progress
+    from hull.build.records import BuildResult
     from hull.engine import Engine
 
 NETWORK_MODES = ("default", "host", "none")
@@ -36,6 +36,13 @@ class BuildRequest:
     network: str = "default"
     secrets: list[str] = field(default_factory=list)  # "id=...,src=..." specs
     platform: str | None = None
+    isolate_mounts: bool = False  # enter a private mount namespace before the first mount
+
+    def record_fields(self) -> dict[str, object]:
+        """What, besides the Dockerfile and the context's files, decides the result."""
+        return {"tags": self.tags, "build_args": self.build_args, "target": self.target,
+                "labels": self.labels, "network": self.network,
+                "secrets": sorted(self.secrets), "platform": self.platform}
 
 
 @dataclass
@@ -104,20 +111,37 @@ class BuildService:
         return os.path.join(self.engine.root, "build", "cache-mounts")
 
     def build(self, request: BuildRequest, progress: Progress) -> BuildResult:
+        """Build the image ``request`` describes, reporting to ``progress``."""
+        if request.network not in NETWORK_MODES:
+            raise InvalidArgument(f"network mode {request.network!r} is not supported for "
+                                  f"builds (use one of {', '.join(NETWORK_MODES)})")
+        record_key = self._record_key(request)
+        try:
+            if record_key is not None and not request.no_cache:
+                result = self._replay(record_key, progress)
+                if result is not None:
+                    return result
+            if request.isolate_mounts:
+                isolate_mounts()  # mounts made by the build vanish with it, whatever happens
+            return self._build(request, progress, record_key)
+        finally:
+            progress.close()
+
+    def _build(self, request: BuildRequest, progress: Progress,
+               record_key: str | None) -> BuildResult:
         import sys
 
         from hull.build.context import load_build
         from hull.build.executor import Builder, BuildOptions
+        from hull.build.records import RecordingProgress
         from hull.build.stages import Platform, load_dockerfile
 
-        if request.network not in NETWORK_MODES:
-            raise InvalidArgument(f"network mode {request.network!r} is not supported for "
-                                  f"builds (use one of {', '.join(NETWORK_MODES)})")
         secrets = dict(parse_secret(s) for s in request.secrets)
         platform = Platform.parse(request.platform) if request.platform else None
         self._remove_stale_scratch()
         loaded = load_build(request.context, request.dockerfile,
                             request.stdin or sys.stdin.buffer, self.scratch_root)
+        recording = RecordingProgress(progress)
         try:
             definition = load_dockerfile(loaded.dockerfile, loaded.dockerfile_name,
                                          request.build_args, target_platform=platform)
@@ -126,11 +150,70 @@ class BuildService:
                                    no_cache=request.no_cache, network=request.network,
                                    secrets=secrets, platform=request.platform)
             builder = Builder(self.engine, definition, loaded.context, loaded.dockerfile_name,
-                              options, progress)
-            return builder.run()
+                              options, recording)  # type: ignore[arg-type]
+            result = builder.run()
         finally:
             loaded.context.close()
-            progress.close()
+        if record_key is not None:
+            self._keep_record(record_key, request, builder, result, recording.events)
+        return result
+
+    # ---- build records -----------------------------------------------------------------
+
+    def _record_key(self, request: BuildRequest) -> str | None:
+        """The record key of a build from a context directory and a Dockerfile file."""
+        from hull.build import records
+
+        if (not request.context or request.context == "-" or request.dockerfile == "-"
+                or not os.path.isdir(request.context)):
+            return None
+        path = records.dockerfile_path(request.context, request.dockerfile)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                text = f.read()
+        except OSError:
+            return None
+        return records.request_key(request.context, path, text, request.record_fields())
+
+    def _replay(self, key: str, progress: Progress) -> BuildResult | None:
+        from hull.build import records
+
+        record = records.lookup(self.engine.db, key)
+        if record is None:
+            return None
+        from hull.image.store import ImageStore
+
+        store = ImageStore(self.engine.db, self.engine.content, lambda: self.engine.snapshotter)
+        for tag in record.tags:
+            store.tag(record.image_id, tag)
+        records.replay(record, progress)
+        progress.finished(record.image_id, record.familiar)
+        steps = sum(1 for e in record.events if e[0] in ("cached", "done"))
+        return records.BuildResult(record.image_id, record.familiar, steps, steps)
+
+    def _keep_record(self, key: str, request: BuildRequest, builder: object,
+                     result: BuildResult, events: list) -> None:
+        from hull import reference
+        from hull.build import records
+
+        watch = builder.watch  # type: ignore[attr-defined]
+        if not watch.usable:
+            return
+        context = os.path.abspath(request.context or ".")
+        dockerfile = records.dockerfile_path(context, request.dockerfile) or ""
+        for path in (context, os.path.join(context, ".dockerignore"), dockerfile,
+                     dockerfile + ".dockerignore", os.path.dirname(dockerfile)):
+            watch.saw_path(path)
+        if not watch.unchanged():  # a file changed while it was read: the result may mix
+            return
+        record = records.Record(
+            image_id=result.image_id, files=watch.paths,
+            bases=builder.bases,  # type: ignore[attr-defined]
+            tags=[str(reference.parse_tag_arg(t)) for t in request.tags],
+            familiar=result.tags, events=events)
+        records.save(self.engine.db, key, record)
 
     def _remove_stale_scratch(self) -> None:
         """Scratch directories of builds whose process is gone."""
@@ -148,6 +231,9 @@ class BuildService:
 
         store = self.engine.images.store
         cache = BuildCache(self.engine.db, store, self.engine.content)
+        from hull.build.records import forget_all
+
+        forget_all(self.engine.db)
         count, chains, blobs = cache.prune()
         sizes = {r["chain_id"]: int(r["size"]) for r in self.engine.db.query(
             "SELECT chain_id, size FROM layers")}

@@ -136,4 +136,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX container_mounts_by_volume ON container_mounts(volume)
     """,
+    # 6: build records: a finished build's inputs (files by their stat identity) and result
+    """
+    CREATE TABLE build_records (
+        key TEXT PRIMARY KEY,               -- sha256 of the request: Dockerfile, flags, context
+        image_id TEXT NOT NULL,
+        data TEXT NOT NULL,                 -- JSON: file stats, base images, output lines
+        created_at REAL NOT NULL
+    )
+    """,
 ]

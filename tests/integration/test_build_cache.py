@@ -160,3 +160,28 @@ def test_removing_the_image_makes_its_steps_miss_cleanly(hull: HullEnv, busybox:
     hull.ok("rmi", "app:1")
     out, result = _build(hull, ctx, "-t", "app:1")
     assert image_output(hull, "app:1") == "console.log('v1')\n", out
+
+
+def test_unchanged_rebuild_notices_every_kind_of_input_change(hull: HullEnv, busybox: str,
+                                                              tmp_path: Path,
+                                                              busybox_tar: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", APP)
+    _build(hull, ctx, "-t", "app:1")
+    out, result = _build(hull, ctx, "-t", "app:1")  # nothing changed at all
+    assert all(cached for _, cached in result[1:]), out
+    (ctx / ".dockerignore").write_text("server.js\n")  # a new ignore file hides a file
+    out, result = _build(hull, ctx, "-t", "app:1")
+    assert [text for text, cached in result if not cached] == [
+        "FROM busybox", "COPY . .", "EXPOSE 3000", 'CMD ["cat", "/app/server.js"]'], out
+    assert "app/server.js" not in image_files(hull, "app:1")
+    (ctx / "extra.txt").write_text("new file\n")  # a new file in a copied directory
+    out, result = _build(hull, ctx, "-t", "app:1")
+    assert ("COPY . .", False) in result, out
+    assert image_files(hull, "app:1")["app/extra.txt"] == b"new file\n"
+    hull.ok("import", "-c", "ENV REBASED=1", str(busybox_tar), "busybox:latest")  # new base
+    out, result = _build(hull, ctx, "-t", "app:1")
+    assert not any(cached for _, cached in result), out
+    assert "REBASED=1" in inspect(hull, "app:1")["Config"]["Env"]
+    out, result = _build(hull, ctx, "-t", "app:2")  # another tag: same image, all cached
+    assert all(cached for _, cached in result[1:]), out
+    assert inspect(hull, "app:2")["Id"] == inspect(hull, "app:1")["Id"]

@@ -56,15 +56,14 @@ def build(ctx: click.Context, context: str | None, tags: tuple[str, ...], docker
           platform: str | None, quiet: bool, progress: str, _rm: bool, _force_rm: bool) -> None:
     """Build an image from a Dockerfile and a context (a directory, a tar, or -)."""
     from hull.build.progress import make_progress
-    from hull.engine.builds import BuildRequest, isolate_mounts
+    from hull.engine.builds import BuildRequest
 
     engine = engine_of(ctx)
     request = BuildRequest(
         context=context, dockerfile=dockerfile, stdin=sys.stdin.buffer, tags=list(tags),
         build_args=_key_values(build_args, "--build-arg", from_env=True), target=target,
         labels=_key_values(labels, "--label", from_env=False), no_cache=no_cache,
-        network=network, secrets=list(secrets), platform=platform)
-    isolate_mounts()  # mounts made by the build vanish with this process, whatever happens
+        network=network, secrets=list(secrets), platform=platform, isolate_mounts=True)
     reporter = make_progress(progress, quiet, sys.stdout.isatty())
     result = engine.builds.build(request, reporter)
     if iidfile:
