@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from hull.shim.plan import ShimPlan
 
 PR_SET_CHILD_SUBREAPER = 36
+#: What starting and finishing a container imports, in the order it is needed.
+WARM_UP = ("hull.state.db", "hull.engine.container_store", "hull.engine.container_model",
+           "hull.shim.finish", "hull.engine.container_teardown", "hull.engine.container_netns",
+           "hull.snapshot.overlay", "hull.snapshot.native", "hull.snapshot.mount",
+           "hull.volume.active", "hull.network.plumbing")
 EXIT_START_FAILED = 128   # Docker records this for start failures other than 126/127
 
 
@@ -43,14 +48,16 @@ def serve_pending(ctl: socket.socket, runtime: str) -> str:
     Returns the container directory (for crash logs); returns early if the CLI gave up.
     """
     import importlib
+    import select
 
     from hull.runtime import get_runtime
 
-    for module in ("hull.state.db", "hull.engine.container_store", "hull.engine.container_model",
-                   "hull.engine.container_teardown", "hull.shim.finish"):
-        importlib.import_module(module)  # warm-up while the CLI works
-
     get_runtime(runtime, "/")  # imports the runtime's modules; touches nothing
+    for module in WARM_UP:  # while the CLI works, unless the plan is already here
+        if select.select([ctl], [], [], 0)[0]:
+            break
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     reader = proto.FrameReader()
     while True:
         data = ctl.recv(65536)
