@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -217,6 +216,8 @@ class BuildService:
 
     def _remove_stale_scratch(self) -> None:
         """Scratch directories of builds whose process is gone."""
+        import shutil
+
         from hull.build.snapshots import _alive
 
         with contextlib.suppress(FileNotFoundError):
@@ -231,6 +232,8 @@ class BuildService:
 
         store = self.engine.images.store
         cache = BuildCache(self.engine.db, store, self.engine.content)
+        import shutil
+
         from hull.build.records import forget_all
 
         forget_all(self.engine.db)
