@@ -590,6 +590,9 @@ def _run(b: StageBuilder, instruction: RunInstruction) -> None:
     from hull.build.run_mounts_exec import prepare_mounts
 
     expanded = instruction.expand(b.expander())
+    if expanded.security == "insecure":
+        raise InvalidArgument("RUN --security=insecure is not allowed: this builder grants no "
+                              "extra privileges to build steps")
     shell = b.state.shell
     argv = expanded.argv(shell)
     build_args = b.args.run_build_args()

@@ -268,3 +268,32 @@ def test_run_that_changes_nothing_adds_no_layer(hull: HullEnv, busybox: str,
     assert len(image["RootFS"]["Layers"]) == len(inspect(hull, "busybox")["RootFS"]["Layers"])
     rows = hull.ok("history", "--format", "{{.Size}}", "e").split()
     assert rows[:2] == ["0B", "0B"]
+
+
+def test_bind_mounts_from_the_context_and_a_stage(hull: HullEnv, busybox: str,
+                                                  tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox AS tools\nRUN echo tool > /tool.txt\n"
+                      "FROM busybox\n"
+                      "RUN --mount=type=bind,source=src,target=/src cat /src/in.txt > /from-ctx\n"
+                      "RUN --mount=type=bind,from=tools,source=/tool.txt,target=/t/tool.txt "
+                      "cat /t/tool.txt > /from-stage\n"
+                      "RUN --mount=type=bind,source=src,target=/w,rw "
+                      "echo scribble > /w/in.txt && cat /w/in.txt > /scribbled\n",
+        "src/in.txt": "context file\n"})
+    hull.ok("build", "-q", "-t", "bind", str(ctx))
+    files = image_files(hull, "bind")
+    assert files["from-ctx"] == b"context file\n" and files["from-stage"] == b"tool\n"
+    assert files["scribbled"] == b"scribble\n"
+    assert (ctx / "src" / "in.txt").read_text() == "context file\n"  # rw writes are discarded
+    assert not any(name.startswith(("src", "w/", "t/")) for name in files)
+
+
+def test_insecure_steps_are_refused_and_prune_asks_first(hull: HullEnv, busybox: str,
+                                                         tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox\nRUN --security=insecure true\n"})
+    err = _error(hull.run("build", str(ctx)))
+    assert "Dockerfile:2" in err and "--security=insecure is not allowed" in err
+    proc = hull.run("builder", "prune", input="n\n")
+    assert proc.returncode == 0 and "Total reclaimed space" not in proc.stdout
