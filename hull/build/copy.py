@@ -168,9 +168,15 @@ class Copier:
             os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
     def _place(self, src: str, dest: str, st: os.stat_result, follow: bool) -> None:
+        """Put one entry at ``dest``, whose parent is a real directory made by this copy.
+
+        Whatever is in the way is replaced, a symlink included (never followed: an image's
+        absolute symlink would point outside the root filesystem), so the children of a
+        directory entry are always written below a real directory.
+        """
         mode = st.st_mode
         if stat.S_ISDIR(mode):
-            if os.path.lexists(dest) and not os.path.isdir(dest):
+            if os.path.islink(dest) or (os.path.lexists(dest) and not os.path.isdir(dest)):
                 os.unlink(dest)
             if not os.path.lexists(dest):
                 os.mkdir(dest, DIR_MODE)
@@ -212,7 +218,7 @@ class Copier:
             parent = make_dirs(self.rootfs, gopath.clean(dest.rsplit("/", 1)[0] or "/"),
                                self.owner)
             target = os.path.join(parent, os.path.basename(dest))
-        if os.path.lexists(target) and not os.path.isdir(target):
+        if os.path.islink(target) or (os.path.lexists(target) and not os.path.isdir(target)):
             os.unlink(target)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as f:

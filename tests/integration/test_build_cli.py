@@ -297,3 +297,18 @@ def test_insecure_steps_are_refused_and_prune_asks_first(hull: HullEnv, busybox:
     assert "Dockerfile:2" in err and "--security=insecure is not allowed" in err
     proc = hull.run("builder", "prune", input="n\n")
     assert proc.returncode == 0 and "Total reclaimed space" not in proc.stdout
+
+
+def test_copy_never_follows_an_image_symlink_out_of_the_root(hull: HullEnv, busybox: str,
+                                                             tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": f"FROM busybox\nRUN mkdir /app && ln -s {outside} /app/lib "
+                      f"&& ln -s {outside}/f /app/file\n"
+                      "COPY tree /app/\nCOPY f /app/file\n",
+        "tree/lib/x.txt": "x", "f": "f"})
+    hull.ok("build", "-q", "-t", "safe", str(ctx))
+    assert list(outside.iterdir()) == []
+    files = image_files(hull, "safe")
+    assert files["app/lib/x.txt"] == b"x" and files["app/file"] == b"f"
