@@ -52,7 +52,8 @@ def serve_pending(ctl: socket.socket, runtime: str) -> str:
 
     from hull.runtime import get_runtime
 
-    get_runtime(runtime, "/")  # imports the runtime's modules; touches nothing
+    with contextlib.suppress(HullError):  # a bad name is the CLI's to report
+        get_runtime(runtime, "/")  # imports the runtime's modules; touches nothing
     for module in WARM_UP:  # while the CLI works, unless the plan is already here
         if select.select([ctl], [], [], 0)[0]:
             break

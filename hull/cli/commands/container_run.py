@@ -309,18 +309,17 @@ def engine_errors() -> Iterator[None]:
 def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         sig_proxy: bool, **opts: Any) -> None:
     """Run a command in a new container."""
-    from hull.shim.client import stream
+    from hull.shim.launch import prefork
 
     opts["detach"] = detach
     if opts["tty"] and not detach and opts["interactive"] and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY", exit_code=1)
-    from hull.shim.launch import prefork
 
     with engine_errors():
-        config, host_config = build_configs(opts, image, command)
         # The shim warms up on the other CPU while this process creates the container.
-        pending = prefork(host_config.get("Runtime") or "builtin")
+        pending = prefork(opts["runtime"] or "builtin")
         try:
+            config, host_config = build_configs(opts, image, command)
             service = engine_of(ctx).containers
             c = service.create(config, host_config, opts["name"], network_endpoint(opts))
             started = service.start(c.id, attach=not detach, shim=pending,
@@ -333,5 +332,7 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         started.sock.close()
         click.echo(c.id)
         return
+    from hull.shim.client import stream
+
     ctx.exit(stream(started.sock, stdin=bool(opts["interactive"]), tty=bool(opts["tty"]),
                     proxy_signals=sig_proxy, reader=started.reader))
