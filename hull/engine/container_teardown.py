@@ -120,6 +120,8 @@ def discard(store: ContainerStore, paths: ContainerPaths, snapshotter: str) -> N
     if snap.stat(key) is not None:
         snap.remove(key)
     shutil.rmtree(paths.dir, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(paths.lock)
     store.delete(paths.id)
     from hull.volume.cleanup import remove_owned
 
