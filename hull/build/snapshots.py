@@ -62,10 +62,10 @@ class StepFilesystem:
         return self.rootfs
 
     def unmount(self) -> None:
-        from hull.snapshot.mount import unmount_all
+        from hull.snapshot.mount import unmount
 
         if self._mounted:
-            unmount_all(self.rootfs)
+            unmount(self.rootfs)  # one mount, made here: no need to scan the mount table
             self._mounted = False
         if self.rootfs:
             with contextlib.suppress(OSError):
@@ -143,7 +143,7 @@ def _unpacked_size(blob: str) -> int:
 @contextlib.contextmanager
 def mounted_view(snapshotter: Snapshotter, chain: str | None, scratch: str) -> Iterator[str]:
     """The read-only tree of a layer chain mounted on a private directory (empty for none)."""
-    from hull.snapshot.mount import mount_all, unmount_all
+    from hull.snapshot.mount import mount_all, unmount
 
     os.makedirs(scratch, exist_ok=True)
     target = tempfile.mkdtemp(prefix="view-", dir=scratch)
@@ -160,7 +160,7 @@ def mounted_view(snapshotter: Snapshotter, chain: str | None, scratch: str) -> I
         try:
             yield target
         finally:
-            unmount_all(target)
+            unmount(target)
     finally:
         with contextlib.suppress(Exception):
             snapshotter.remove(key)
