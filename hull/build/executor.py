@@ -4,7 +4,9 @@
 :meth:`BuildDefinition.build_order`; the stages of one wave build in parallel threads,
 each with its own engine (database connections are per thread).  :class:`StageBuilder`
 walks one stage: every instruction is a step that turns the stage's
-:class:`~hull.build.state.ImageState` into the next one.
+:class:`~hull.build.state.ImageState` into the next one; the handlers live in
+:mod:`hull.build.steps_config` (config-only steps) and :mod:`hull.build.steps_files`
+(steps that change files).
 
 Every step goes through the cache (:mod:`hull.build.cache`), metadata-only ones too, so
 a fully cached build reproduces the same configs and so the same image id.  A step's key
@@ -32,49 +34,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hull.build import copy as copying
 from hull.build.cache import BuildCache, step_key
-from hull.build.context import (
-    BuildContext,
-    Source,
-    content_hash,
-    find_sources,
-)
-from hull.build.instructions import (
-    AddInstruction,
-    ArgInstruction,
-    CmdInstruction,
-    CopyInstruction,
-    EntrypointInstruction,
-    EnvInstruction,
-    Expander,
-    ExposeInstruction,
-    HealthcheckInstruction,
-    HistoryContext,
-    Instruction,
-    LabelInstruction,
-    MaintainerInstruction,
-    OnbuildInstruction,
-    RunInstruction,
-    ShellInstruction,
-    StopSignalInstruction,
-    UserInstruction,
-    VolumeInstruction,
-    WorkdirInstruction,
-)
+from hull.build.instructions import Expander, HistoryContext, Instruction
 from hull.build.records import BuildResult, FileWatch
 from hull.build.state import ImageState
 from hull.errors import HullError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    from hull.build.context import BuildContext
     from hull.build.progress import Progress
     from hull.build.stages import BuildDefinition, Stage
     from hull.engine import Engine
     from hull.image.store import ImageStore
 
 _DROPPED_BASE_KEYS = ("container", "container_config", "docker_version", "id", "parent")
-_KEY_SKIP = ("original", "start_line", "end_line")
-ERROR_TAIL_LINES = 10
 
 
 class BuildError(HullError):
@@ -339,8 +312,10 @@ class StageBuilder:
                 self.dispatch(instruction)
 
     def dispatch(self, instruction: Instruction) -> None:
+        from hull.build.steps import HANDLERS
+
         try:
-            handler = _HANDLERS.get(type(instruction))
+            handler = HANDLERS.get(type(instruction))
             if handler is None:
                 raise InvalidArgument(f"{instruction.KEYWORD} is not allowed here")
             handler(self, instruction)
@@ -402,7 +377,7 @@ class StageBuilder:
                 state.add_history(history, empty_layer=True)
             return state, None
 
-        description = {"op": expanded.KEYWORD, "history": history, **_describe(expanded),
+        description = {"op": expanded.KEYWORD, "history": history, **describe(expanded),
                        **(extra or {})}
         self.step(description, make)
 
@@ -427,353 +402,9 @@ class StageBuilder:
         return state
 
 
-# ---- metadata instructions --------------------------------------------------------------
+_KEY_SKIP = ("original", "start_line", "end_line")
 
-def _describe(instruction: Instruction) -> dict[str, Any]:
+
+def describe(instruction: Instruction) -> dict[str, Any]:
+    """An instruction's fields for a cache key (not where in the file it is written)."""
     return {k: v for k, v in instruction.to_dict().items() if k not in _KEY_SKIP}
-
-
-def _env(b: StageBuilder, instruction: EnvInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-
-    def change(state: ImageState) -> None:
-        for pair in expanded.pairs:
-            state.set_env(pair.key, pair.value)
-
-    b.metadata_step(expanded, change)
-
-
-def _label(b: StageBuilder, instruction: LabelInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-
-    def change(state: ImageState) -> None:
-        labels = dict(state.config.get("Labels") or {})
-        for pair in expanded.pairs:
-            labels[pair.key] = pair.value
-        state.config["Labels"] = labels
-
-    b.metadata_step(expanded, change)
-
-
-def _maintainer(b: StageBuilder, instruction: MaintainerInstruction) -> None:
-    def change(state: ImageState) -> None:
-        state.doc["author"] = instruction.maintainer
-
-    b.metadata_step(instruction, change)
-
-
-def _arg(b: StageBuilder, instruction: ArgInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-    b.args.declare(instruction, b.expansion_env)
-    with b.builder._lock:
-        b.builder.declared_args |= {d.key for d in instruction.args}
-    b.metadata_step(expanded, lambda state: None)
-
-
-def _expose(b: StageBuilder, instruction: ExposeInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-    ports = expanded.exposed_ports()
-
-    def change(state: ImageState) -> None:
-        exposed = dict(state.config.get("ExposedPorts") or {})
-        for port in ports:
-            exposed[port] = {}
-        state.config["ExposedPorts"] = exposed
-
-    b.metadata_step(expanded, change)
-
-
-def _user(b: StageBuilder, instruction: UserInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-
-    def change(state: ImageState) -> None:
-        state.config["User"] = expanded.user
-
-    b.metadata_step(expanded, change)
-
-
-def _volume(b: StageBuilder, instruction: VolumeInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-
-    def change(state: ImageState) -> None:
-        volumes = dict(state.config.get("Volumes") or {})
-        for volume in expanded.volumes:
-            volumes[volume] = {}
-        state.config["Volumes"] = volumes
-
-    b.metadata_step(expanded, change)
-
-
-def _stopsignal(b: StageBuilder, instruction: StopSignalInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-
-    def change(state: ImageState) -> None:
-        state.config["StopSignal"] = expanded.signal
-
-    b.metadata_step(expanded, change)
-
-
-def _healthcheck(b: StageBuilder, instruction: HealthcheckInstruction) -> None:
-    def change(state: ImageState) -> None:
-        check: dict[str, Any] = {"Test": list(instruction.test)}
-        for key, value in (("Interval", instruction.interval),
-                           ("Timeout", instruction.timeout),
-                           ("StartPeriod", instruction.start_period),
-                           ("StartInterval", instruction.start_interval),
-                           ("Retries", instruction.retries)):
-            if value:
-                check[key] = value
-        state.config["Healthcheck"] = check
-
-    b.metadata_step(instruction, change)
-
-
-def _shell(b: StageBuilder, instruction: ShellInstruction) -> None:
-    def change(state: ImageState) -> None:
-        state.config["Shell"] = list(instruction.shell)
-
-    b.metadata_step(instruction, change)
-
-
-def _cmd(b: StageBuilder, instruction: CmdInstruction) -> None:
-    argv = instruction.argv(b.state.shell)
-    b.cmd_set = True
-
-    def change(state: ImageState) -> None:
-        state.config["Cmd"] = argv
-
-    b.metadata_step(instruction, change, {"argv": argv})
-
-
-def _entrypoint(b: StageBuilder, instruction: EntrypointInstruction) -> None:
-    argv = instruction.argv(b.state.shell)
-    clear_cmd = not b.cmd_set
-
-    def change(state: ImageState) -> None:
-        state.config["Entrypoint"] = argv
-        if clear_cmd:
-            state.config["Cmd"] = None
-
-    b.metadata_step(instruction, change, {"argv": argv, "clear_cmd": clear_cmd})
-
-
-def _onbuild(b: StageBuilder, instruction: OnbuildInstruction) -> None:
-    def change(state: ImageState) -> None:
-        state.config["OnBuild"] = [*(state.config.get("OnBuild") or []),
-                                   instruction.expression]
-
-    b.metadata_step(instruction, change, {"expression": instruction.expression})
-
-
-# ---- filesystem instructions ------------------------------------------------------------
-
-def _workdir(b: StageBuilder, instruction: WorkdirInstruction) -> None:
-    expanded = instruction.expand(b.expander())
-    path = expanded.resolve(b.state.workdir)
-    history = expanded.history_text("buildkit", b.history_context())
-
-    def make(state: ImageState) -> tuple[ImageState, str | None]:
-        state.config["WorkingDir"] = path
-        if path == "/":
-            state.add_history(history or "", empty_layer=True)
-            return state, None
-
-        def work(rootfs: str) -> None:
-            copying.make_dirs(rootfs, path, copying.Ownership(0, 0))
-
-        return b.filesystem_step(state, history, work), None
-
-    b.step({"op": "WORKDIR", "path": path}, make)
-
-
-def _run(b: StageBuilder, instruction: RunInstruction) -> None:
-    from hull.build.run_mounts_exec import prepare_mounts
-
-    expanded = instruction.expand(b.expander())
-    if expanded.security == "insecure":
-        raise InvalidArgument("RUN --security=insecure is not allowed: this builder grants no "
-                              "extra privileges to build steps")
-    shell = b.state.shell
-    argv = expanded.argv(shell)
-    build_args = b.args.run_build_args()
-    network = expanded.network if expanded.network != "default" else b.builder.options.network
-    script = expanded.script_heredoc()
-    files = {script.name: script.chomped_content().encode()} if script else {}
-    mounts = list(expanded.mounts or [])
-    history = expanded.history_text("buildkit", b.history_context())
-    description = {"op": "RUN", "argv": argv, "args": build_args, "network": network,
-                   "security": expanded.security, "mounts": [m.to_dict() for m in mounts],
-                   "files": {k: v.decode() for k, v in files.items()}}
-
-    def make(state: ImageState) -> tuple[ImageState, str | None]:
-        from hull.build.run_step import RunRequest, run_command
-
-        container_id = os.urandom(32).hex()
-        env = list(state.config.get("Env") or [])
-        names = {e.partition("=")[0] for e in env}
-        env += [f"{k}={v}" for k, v in build_args if k not in names]
-        b.progress.running(b.name, container_id)
-
-        def work(rootfs: str) -> None:
-            with prepare_mounts(b, mounts) as spec_mounts:
-                request = RunRequest(argv=argv, env=env, cwd=state.workdir, user=state.user,
-                                     network=network, mounts=spec_mounts, files=files,
-                                     insecure=expanded.security == "insecure")
-                outcome = run_command(rootfs, request, b.builder.scratch, b.builder.runtime_root,
-                                      container_id,
-                                      lambda data: b.progress.output(b.name, data))
-            if outcome.exit_code != 0:
-                raise _run_failure(b, instruction, argv, outcome.exit_code, outcome.tail)
-
-        return b.filesystem_step(state, history, work), container_id
-
-    b.step(description, make)
-
-
-def _run_failure(b: StageBuilder, instruction: Instruction, argv: list[str], code: int,
-                 tail: bytes) -> BuildError:
-    lines = tail.decode(errors="replace").rstrip("\n").splitlines()[-ERROR_TAIL_LINES:]
-    message = (f"{b.builder.dockerfile_name}:{instruction.start_line}: the command "
-               f"'{' '.join(argv)}' returned a non-zero code: {code}")
-    if lines:
-        message += "\n" + "\n".join("  " + line for line in lines)
-    b.progress.failed(b.name, message)
-    return BuildError(message)
-
-
-def _copy(b: StageBuilder, instruction: CopyInstruction | AddInstruction) -> None:
-    env = b.expansion_env
-    expanded = instruction.expand(b.expander()).expand_contents(env)
-    is_add = isinstance(expanded, AddInstruction)
-    keyword = expanded.KEYWORD
-    if getattr(expanded, "parents", False):
-        raise InvalidArgument("COPY --parents is not supported")
-    for source in expanded.sources:
-        if copying.is_url(source):
-            if not is_add:
-                raise InvalidArgument(f"source can't be a URL for COPY: {source}")
-            raise InvalidArgument(f"ADD from a URL is not supported: builds here have no "
-                                  f"network access ({source})")
-    dest, dest_is_dir = copying.destination(expanded.dest, b.state.workdir)
-    mode = copying.parse_chmod(expanded.chmod)
-    from_ = getattr(expanded, "from_", "")
-    description: dict[str, Any] = {
-        "op": keyword, "sources": expanded.sources, "dest": dest, "dir": dest_is_dir,
-        "chown": expanded.chown, "chmod": expanded.chmod, "link": expanded.link,
-        "excludes": expanded.excludes,
-        "contents": [[c.path, c.data] for c in expanded.contents],
-        "unpack": getattr(expanded, "unpack", None)}
-    ignore = _ignore_for(b, expanded.excludes) if not from_ else None
-    source_hash = ""
-    if from_:
-        source_chain, source_id = _from_source(b, from_)
-        description["from"] = source_id
-    else:
-        source_chain = None
-        if expanded.sources:
-            root = b.builder.context.require_root(keyword)
-            found = _find_all(root, expanded.sources, ignore, b.builder.watch)
-            source_hash = content_hash(found, ignore, b.builder.watch)
-            description["hash"] = source_hash
-    history = expanded.history_text("buildkit", b.history_context(source_hash))
-
-    def make(state: ImageState) -> tuple[ImageState, str | None]:
-        from hull.build.snapshots import mounted_view
-
-        def work(rootfs: str) -> None:
-            owner = copying.resolve_chown(rootfs, expanded.chown) if expanded.chown else (
-                copying.Ownership() if from_ else copying.Ownership(0, 0))
-            if from_:
-                with mounted_view(b.images.snapshotter, source_chain,
-                                  b.builder.scratch) as root:
-                    found = _find_all(root, expanded.sources, None)
-                    _copy_into(rootfs, found, expanded, dest, dest_is_dir, owner, mode, None,
-                               is_add=False)
-            else:
-                found = (_find_all(b.builder.context.require_root(keyword), expanded.sources,
-                                   ignore) if expanded.sources else [])
-                _copy_into(rootfs, found, expanded, dest, dest_is_dir, owner, mode, ignore,
-                           is_add)
-
-        return b.filesystem_step(state, history, work), None
-
-    b.step(description, make)
-
-
-def _copy_into(rootfs: str, found: list[Source], instruction: CopyInstruction | AddInstruction,
-               dest: str, dest_is_dir: bool, owner: copying.Ownership, mode: int | None,
-               ignore: Any, is_add: bool) -> None:
-    copier = copying.Copier(rootfs, owner, mode, ignore)
-    count = len(found) + len(instruction.contents)
-    if count > 1 and not dest_is_dir:
-        raise copying.CopyError(f"When using {instruction.KEYWORD} with more than one source "
-                                "file, the destination must be a directory and end with a /")
-    plain: list[Source] = []
-    unpack = getattr(instruction, "unpack", None)
-    for source in found:
-        if is_add and not source.is_dir and unpack is not False and copying.is_archive(
-                source.path):
-            copying.extract_archive(rootfs, source.path, dest)
-        else:
-            plain.append(source)
-    copier.copy(plain, dest, dest_is_dir or count > 1)
-    for content in instruction.contents:
-        copier.write_file(dest, dest_is_dir, content.path, content.data.encode())
-
-
-def _find_all(root: str, patterns: list[str], ignore: Any,
-              watch: FileWatch | None = None) -> list[Source]:
-    found: list[Source] = []
-    for pattern in patterns:
-        found += copying.sources_or_error(find_sources(root, pattern, ignore, watch), pattern)
-    return list(copying.iter_unique(found))
-
-
-def _ignore_for(b: StageBuilder, excludes: list[str]) -> Any:
-    ignore = b.builder.context.ignore
-    if not excludes:
-        return ignore
-    from hull.build.dockerignore import DockerIgnore
-
-    return DockerIgnore([*ignore.patterns, *excludes])
-
-
-def _from_source(b: StageBuilder, name: str) -> tuple[str | None, str]:
-    """The layer chain and config digest (or image id) a ``--from`` names."""
-    definition = b.builder.definition
-    if name.isdigit():
-        state = b.builder.stage_result(int(name))
-        return state.top_chain, state.digest
-    stage = definition.find_stage(name)
-    if stage is not None:
-        state = b.builder.stage_result(stage.index)
-        return state.top_chain, state.digest
-    try:
-        image = b.images.resolve(name)
-    except NotFound:
-        raise NotFound(f"--from: image {name!r} is not present locally and is not a build "
-                       "stage") from None
-    b.builder.note_image(name, image)
-    return image.top_chain_id, image.id
-
-
-_HANDLERS: dict[type, Callable[[StageBuilder, Any], None]] = {
-    EnvInstruction: _env,
-    LabelInstruction: _label,
-    MaintainerInstruction: _maintainer,
-    ArgInstruction: _arg,
-    ExposeInstruction: _expose,
-    UserInstruction: _user,
-    VolumeInstruction: _volume,
-    StopSignalInstruction: _stopsignal,
-    HealthcheckInstruction: _healthcheck,
-    ShellInstruction: _shell,
-    CmdInstruction: _cmd,
-    EntrypointInstruction: _entrypoint,
-    OnbuildInstruction: _onbuild,
-    WorkdirInstruction: _workdir,
-    RunInstruction: _run,
-    CopyInstruction: _copy,
-    AddInstruction: _copy,
-}
-

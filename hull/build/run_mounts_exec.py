@@ -87,14 +87,14 @@ def _cache(b: StageBuilder, mount: Mount, target: str, stack: contextlib.ExitSta
 
 
 def _bind(b: StageBuilder, mount: Mount, target: str, stack: contextlib.ExitStack) -> dict:
-    from hull.build.executor import _from_source
     from hull.build.snapshots import mounted_view
+    from hull.build.steps_files import from_source
     from hull.runtime.rootfs import secure_join
 
     if not target:
         raise InvalidArgument("bind mount needs a target")
     if mount.from_:
-        chain, _ = _from_source(b, mount.from_)
+        chain, _ = from_source(b, mount.from_)
         root = stack.enter_context(mounted_view(b.images.snapshotter, chain,
                                                 b.builder.scratch))
     else:
