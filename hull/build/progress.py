@@ -117,7 +117,7 @@ class TtyProgress(Progress):
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(stderr=False)
+        self.console = Console(stderr=False, highlight=False)
         self.rows: list[_Row] = []
         self.current: dict[str, _Row] = {}
         self.warnings: list[str] = []
