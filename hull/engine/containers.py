@@ -583,8 +583,16 @@ class ContainerService:
         from hull.engine.container_teardown import discard, release
 
         paths = self.paths(c.id)
-        release(c.runtime_name, paths)
+        if self._may_hold_host_resources(c, paths):
+            release(c.runtime_name, paths)
         discard(self.store, paths, self.engine.snapshotter.name)
+
+    @staticmethod
+    def _may_hold_host_resources(c: Container, paths: ContainerPaths) -> bool:
+        """A cleanly stopped (or never started) container holds nothing on the host: its
+        shim released it all.  Only then may ``rm`` skip the (import-heavy) release."""
+        return bool(c.running or c.hull.get("ShimPid")) or any(os.path.lexists(p) for p in (
+            paths.bundle, paths.netns, os.path.join(paths.runtime_root, c.runtime_name, c.id)))
 
     def rename(self, ref: str, new_name: str) -> None:
         from hull.engine.container_names import VALID_NAME
