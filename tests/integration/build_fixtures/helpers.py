@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import re
 import subprocess
 import tarfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,36 +147,3 @@ def image_output(hull: Any, ref: str, command: list[str] | None = None,
     if code != 0:
         raise AssertionError(f"{ref} {command} exited {code}: {out}")
     return out
-
-
-@contextlib.contextmanager
-def serving(hull: Any, ref: str, env: list[str]) -> Iterator[None]:
-    """Run the image's command in the background on the host network until the block ends."""
-    import signal
-    import threading
-
-    from hull.build.run_step import RunRequest, run_command
-    from hull.build.snapshots import StepFilesystem
-    from hull.runtime import get_runtime
-
-    engine, image, argv, full_env, cwd, user = _image_process(hull, ref, None, None, env)
-    scratch = str(hull.root / "test-run")
-    runtime_root = str(hull.run_root / "test-runtime")
-    container_id = "test-" + os.urandom(8).hex()
-    fs = StepFilesystem(engine.images.store, engine.content, image.top_chain_id, scratch)
-    rootfs = fs.open()
-    request = RunRequest(argv=argv, env=full_env, cwd=cwd, user=user, network="host")
-    thread = threading.Thread(target=run_command, args=(rootfs, request, scratch, runtime_root,
-                                                        container_id, lambda data: None))
-    thread.start()
-    try:
-        yield
-    finally:
-        runtime = get_runtime("builtin", runtime_root)
-        deadline = time.monotonic() + 10
-        while thread.is_alive() and time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
-                runtime.kill(container_id, signal.SIGKILL)
-            thread.join(0.1)
-        fs.discard()
-        engine.close()
