@@ -224,9 +224,10 @@ class Builder:
         with self._lock:
             if self._filesystems_ready:
                 return
-            from hull.build.snapshots import remove_stale
+            from hull.build import run_step, snapshots
 
-            remove_stale(engine.snapshotter)
+            run_step.remove_stale(self.runtime_root)
+            snapshots.remove_stale(engine.snapshotter)
             self._filesystems_ready = True
 
     def stage_result(self, index: int) -> ImageState:

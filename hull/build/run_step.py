@@ -29,6 +29,40 @@ HOSTNAME = "buildkitsandbox"
 _RUNTIME_MOUNTS = ("/proc", "/dev", "/sys")
 
 
+def new_container_id() -> str:
+    """64 hex digits like a container id; the first 8 are this process's pid, so a later
+    build can tell the containers of a build that was killed (:func:`remove_stale`)."""
+    return f"{os.getpid() & 0xFFFFFFFF:08x}{os.urandom(28).hex()}"
+
+
+def remove_stale(runtime_root: str) -> None:
+    """Kill and forget RUN containers whose build process is gone (killed with SIGKILL)."""
+    from hull.runtime import get_runtime
+
+    directory = os.path.join(runtime_root, "builtin")
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    runtime = None
+    for name in names:
+        if len(name) != 64 or _alive(int(name[:8], 16)):
+            continue
+        runtime = runtime or get_runtime("builtin", runtime_root)
+        with contextlib.suppress(HullError, OSError, ValueError):
+            runtime.delete(name, force=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class RunRequest:
     """What one RUN executes and how."""

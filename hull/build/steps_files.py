@@ -7,7 +7,6 @@ instruction and, for COPY/ADD from the context, the content hash of the files it
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from hull.build import copy as copying
@@ -69,9 +68,9 @@ def run(b: StageBuilder, instruction: RunInstruction) -> None:
                    "files": {k: v.decode() for k, v in files.items()}}
 
     def make(state: ImageState) -> tuple[ImageState, str | None]:
-        from hull.build.run_step import RunRequest, run_command
+        from hull.build.run_step import RunRequest, new_container_id, run_command
 
-        container_id = os.urandom(32).hex()
+        container_id = new_container_id()
         env = list(state.config.get("Env") or [])
         names = {e.partition("=")[0] for e in env}
         env += [f"{k}={v}" for k, v in build_args if k not in names]

@@ -7,6 +7,9 @@ reads the classic ``--progress plain`` lines (``---> Using cache``) as a user wo
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -185,3 +188,37 @@ def test_unchanged_rebuild_notices_every_kind_of_input_change(hull: HullEnv, bus
     out, result = _build(hull, ctx, "-t", "app:2")  # another tag: same image, all cached
     assert all(cached for _, cached in result[1:]), out
     assert inspect(hull, "app:2")["Id"] == inspect(hull, "app:1")["Id"]
+
+
+def _start_build_and_wait_for_run(hull: HullEnv, ctx: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "hull", "build", "--progress", "plain",
+                             str(ctx)], env=hull.env(), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Running in" in line:
+            time.sleep(0.3)  # the command is running now
+            return proc
+    raise AssertionError("the build never reached its RUN step")
+
+
+def _build_containers(hull: HullEnv) -> list[str]:
+    directory = hull.run_root / "build" / "runtime" / "builtin"
+    return sorted(os.listdir(directory)) if directory.exists() else []
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_an_interrupted_build_leaves_no_container_or_snapshot(hull: HullEnv, busybox: str,
+                                                              tmp_path: Path, how: str) -> None:
+    ctx = write_context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN sleep 60\n"})
+    proc = _start_build_and_wait_for_run(hull, ctx)
+    assert len(_build_containers(hull)) == 1
+    proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    assert hull.ok("images", "-q") == hull.ok("images", "-q", "busybox")  # no half image
+    if how == "sigkill":  # nothing could clean up: the next build does
+        hull.ok("build", "-q", str(write_context(tmp_path / "next", {
+            "Dockerfile": "FROM busybox\nRUN true\n"})))
+    assert _build_containers(hull) == []
+    assert snapshot_keys(hull) == []
+    assert mounts_below(hull.root) == []

@@ -64,6 +64,7 @@ def build(ctx: click.Context, context: str | None, tags: tuple[str, ...], docker
         build_args=_key_values(build_args, "--build-arg", from_env=True), target=target,
         labels=_key_values(labels, "--label", from_env=False), no_cache=no_cache,
         network=network, secrets=list(secrets), platform=platform, isolate_mounts=True)
+    _exit_on_sigterm()
     reporter = make_progress(progress, quiet, sys.stdout.isatty())
     result = engine.builds.build(request, reporter)
     if iidfile:
@@ -71,6 +72,16 @@ def build(ctx: click.Context, context: str | None, tags: tuple[str, ...], docker
             f.write(result.image_id)
     if quiet:
         click.echo(result.image_id)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the running step's container and snapshot go."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @click.group("builder", short_help="Manage builds")
