@@ -54,6 +54,10 @@ class BuildError(HullError):
     """A build step failed; the message names the Dockerfile line."""
 
 
+class BuildCancelled(BuildError):
+    """A stage stopped because another one failed."""
+
+
 @dataclass
 class BuildOptions:
     """``hull build`` flags that shape the result."""
@@ -108,6 +112,7 @@ class Builder:
         self.declared_args: set[str] = set()
         self._lock = threading.Lock()
         self._filesystems_ready = False
+        self.cancelled = threading.Event()
         self.hits: list[str] = []
         self.watch = FileWatch()  # context files read, for the build record
         self.bases: list[tuple[str, str]] = []  # images used: (reference or "", id)
@@ -164,21 +169,34 @@ class Builder:
             try:
                 return stage.index, StageBuilder(self, engine, stage, first[stage.index],
                                                  total).build()
+            except BaseException:
+                self.cancel()  # the other stages stop too
+                raise
             finally:
                 engine.close()
 
         with ThreadPoolExecutor(max_workers=min(len(wave), 4),
                                 thread_name_prefix="hull-stage") as pool:
             futures = [pool.submit(build_one, stage) for stage in wave]
-            error: BaseException | None = None
+            errors: list[BaseException] = []
             for future in futures:
                 try:
                     index, state = future.result()
                     self.results[index] = state
-                except BaseException as e:  # first failure wins; the others finish first
-                    error = error or e
-            if error is not None:
-                raise error
+                except BaseException as e:
+                    self.cancel()
+                    errors.append(e)
+            if errors:  # report the failure itself, not the stages it stopped
+                raise next((e for e in errors if not isinstance(e, BuildCancelled)), errors[0])
+
+    def cancel(self) -> None:
+        """Stop every stage: no new step starts, and running RUN commands are killed."""
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        from hull.build.run_step import kill_own
+
+        kill_own(self.runtime_root)
 
     def _create_image(self, state: ImageState, tags: list[str]) -> str:
         from hull.oci.image import ImageConfig
@@ -315,6 +333,8 @@ class StageBuilder:
     def dispatch(self, instruction: Instruction) -> None:
         from hull.build.steps import HANDLERS
 
+        if self.builder.cancelled.is_set():
+            raise BuildCancelled("build cancelled: another stage failed")
         try:
             handler = HANDLERS.get(type(instruction))
             if handler is None:

@@ -53,6 +53,22 @@ def remove_stale(runtime_root: str) -> None:
             runtime.delete(name, force=True)
 
 
+def kill_own(runtime_root: str) -> None:
+    """SIGKILL the RUN commands of this process's build (it is being cancelled)."""
+    from hull.runtime import get_runtime
+
+    prefix = f"{os.getpid() & 0xFFFFFFFF:08x}"
+    directory = os.path.join(runtime_root, "builtin")
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and len(n) == 64]
+    except FileNotFoundError:
+        return
+    runtime = get_runtime("builtin", runtime_root)
+    for name in names:
+        with contextlib.suppress(HullError, OSError):
+            runtime.kill(name, 9)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

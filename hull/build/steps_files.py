@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hull.build import copy as copying
 from hull.build.context import Source, content_hash, find_sources
-from hull.build.executor import BuildError
+from hull.build.executor import BuildCancelled, BuildError
 from hull.build.instructions import (
     AddInstruction,
     CopyInstruction,
@@ -85,6 +85,8 @@ def run(b: StageBuilder, instruction: RunInstruction) -> None:
                                       container_id,
                                       lambda data: b.progress.output(b.name, data))
             if outcome.exit_code != 0:
+                if b.builder.cancelled.is_set():
+                    raise BuildCancelled("build cancelled: another stage failed")
                 raise _run_failure(b, instruction, argv, outcome.exit_code, outcome.tail)
 
         return b.filesystem_step(state, history, work), container_id

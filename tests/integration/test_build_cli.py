@@ -312,3 +312,20 @@ def test_copy_never_follows_an_image_symlink_out_of_the_root(hull: HullEnv, busy
     assert list(outside.iterdir()) == []
     files = image_files(hull, "safe")
     assert files["app/lib/x.txt"] == b"x" and files["app/file"] == b"f"
+
+
+def test_a_failing_stage_stops_the_stages_building_beside_it(hull: HullEnv, busybox: str,
+                                                             tmp_path: Path) -> None:
+    import time
+
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox AS slow\nRUN sleep 30\n"
+                      "FROM busybox AS bad\nRUN sleep 0.5; exit 7\n"
+                      "FROM busybox\nCOPY --from=slow /bin/sh /a\nCOPY --from=bad /bin/sh /b\n"})
+    started = time.monotonic()
+    err = _error(hull.run("build", "--progress", "plain", str(ctx)))
+    assert time.monotonic() - started < 20
+    assert "Dockerfile:4" in err and "returned a non-zero code: 7" in err
+    assert mounts_below(hull.root) == [] and snapshot_keys(hull) == []
+    runtime_dir = hull.run_root / "build" / "runtime" / "builtin"
+    assert not runtime_dir.exists() or os.listdir(runtime_dir) == []
