@@ -22,8 +22,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root"
 def test_four_containers_from_one_image_are_independent(ctr: Ctr, runtime: str) -> None:
     names = [f"box{i}" for i in range(4)]
     for name in names:
-        ctr.ok("run", "-d", "--runtime", runtime, "--name", name, "busybox", "sh", "-c",
-               f"echo {name} > /mine; sleep 2; cat /mine; ls / | grep -c mine")
+        ctr.ok("run", "-d", "--runtime", runtime, "--network", "none", "--name", name,
+               "busybox", "sh", "-c", f"echo {name} > /mine; sleep 6; cat /mine;"
+               " ls / | grep -c mine")
     running = ctr.ok("ps", "--format", "{{.Names}}").split()
     assert sorted(running) == names  # all four at the same time
     for name in names:
