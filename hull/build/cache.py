@@ -63,17 +63,26 @@ class BuildCache:
                                 [(now, key) for key in keys])
 
     def put(self, key: str, parent_digest: str, state: ImageState) -> None:
+        self.put_many([(key, parent_digest, state)])
+
+    def put_many(self, entries: list[tuple[str, str, ImageState]]) -> None:
+        """Store step results (key, parent config digest, result) in one transaction."""
+        if not entries:
+            return
         now = time.time()
-        config = state.to_bytes().decode()
-        layers = json.dumps([layer_to_dict(layer) for layer in state.layers])
+        rows = []
+        for key, parent_digest, state in entries:
+            config = state.to_bytes().decode()
+            layers = json.dumps([layer_to_dict(layer) for layer in state.layers])
+            rows.append((key, parent_digest, dg.of_bytes(config.encode()), config, layers, now,
+                         now))
         with self.db.transaction():
-            self.db.execute(
+            self.db.conn.executemany(
                 "INSERT INTO build_cache (key, parent, result, config, layers, created_at,"
                 " last_used) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
                 " parent = excluded.parent, result = excluded.result, config = excluded.config,"
                 " layers = excluded.layers, created_at = excluded.created_at,"
-                " last_used = excluded.last_used",
-                (key, parent_digest, dg.of_bytes(config.encode()), config, layers, now, now))
+                " last_used = excluded.last_used", rows)
 
     def entries(self) -> int:
         return int(self.db.query_one("SELECT COUNT(*) AS n FROM build_cache")["n"])

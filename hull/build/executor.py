@@ -273,6 +273,7 @@ class StageBuilder:
                               definition.escape_token)
         self.state = ImageState({})
         self.cmd_set = False
+        self.new_entries: list[tuple[str, str, ImageState]] = []  # written once, at the end
 
     # ---- driving -----------------------------------------------------------------------
 
@@ -285,14 +286,17 @@ class StageBuilder:
         except HullError as e:
             raise self._error(origin, str(e)) from None
         self.progress.base(self.name, shown)
-        triggers = list(self.state.config.get("OnBuild") or [])
-        if triggers:
-            self.state.config["OnBuild"] = None
-            self._run_triggers(triggers)
-        for instruction in self.stage.instructions:
-            self.progress.step(self.name, self.number, self.total, instruction.original)
-            self.number += 1
-            self.dispatch(instruction)
+        try:
+            triggers = list(self.state.config.get("OnBuild") or [])
+            if triggers:
+                self.state.config["OnBuild"] = None
+                self._run_triggers(triggers)
+            for instruction in self.stage.instructions:
+                self.progress.step(self.name, self.number, self.total, instruction.original)
+                self.number += 1
+                self.dispatch(instruction)
+        finally:  # the steps that succeeded stay cached, whatever happened after them
+            self.cache.put_many(self.new_entries)
         return self.state
 
     def _base_state(self) -> tuple[ImageState, str]:
@@ -383,7 +387,7 @@ class StageBuilder:
                 self.progress.cached(self.name, hit.digest)
                 return
         new, container = make(parent.clone())
-        self.cache.put(key, parent_digest, new)
+        self.new_entries.append((key, parent_digest, new))
         self.state = new
         self.builder.counters.add(False)
         self.progress.done(self.name, new.digest, container)
