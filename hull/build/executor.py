@@ -307,7 +307,8 @@ class StageBuilder:
             base = self.builder.stage_result(stage.base_stage).clone()
             return base, base.digest
         if stage.base_name == SCRATCH:
-            platform = Platform.parse(stage.platform) if stage.platform else Platform.host()
+            wanted = stage.platform or self.builder.options.platform
+            platform = Platform.parse(wanted) if wanted else Platform.host()
             state = ImageState.scratch(platform.os, platform.architecture, platform.variant)
             return state, state.digest
         try:
