@@ -385,7 +385,7 @@ class ContainerService:
         try:
             return launch(plan, attach, keep=self.engine, close=(lock,))
         finally:
-            type(db).__init__(db, db.path)  # reconnect (the schema is already current)
+            db.reopen()  # a connection never crosses a fork
 
     def _prepare(self, c: Container, paths: ContainerPaths,
                  console_size: tuple[int, int] | None) -> Any:

@@ -53,6 +53,7 @@ class ImageService:
 
     def containers_using(self, image_id: str) -> list[tuple[str, str, bool]]:
         """(id, name, running) of the containers created from an image."""
+        self.engine.containers.reconcile()  # a crashed container is not "running"
         rows = self.engine.db.query(
             "SELECT id, name, data FROM containers WHERE image_id = ? ORDER BY created_at",
             (image_id,))

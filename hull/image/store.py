@@ -335,12 +335,15 @@ class ImageStore:
                 os.unlink(index)
 
     def _blob_used(self, d: str) -> bool:
+        """Referenced by an image, or by the build cache (which keeps its layers' blobs)."""
         return self.db.query_one(
             "SELECT 1 FROM images WHERE id = ? OR manifest_digest = ?"
-            " UNION SELECT 1 FROM image_layers WHERE blob_digest = ? LIMIT 1", (d, d, d)) is not None
+            " UNION SELECT 1 FROM image_layers WHERE blob_digest = ?"
+            " UNION SELECT 1 FROM build_cache WHERE instr(layers, ?) LIMIT 1",
+            (d, d, d, d)) is not None
 
     def release_layers(self, candidates: set[str] | None = None) -> list[str]:
-        """Remove unpacked layers that no image and no other snapshot uses; return their ids.
+        """Remove unpacked layers that no image, snapshot or build-cache entry uses; return their ids.
 
         ``candidates`` limits the removal to those layers (and, transitively, their parents).
         """
@@ -350,7 +353,8 @@ class ImageStore:
                 "SELECT chain_id, parent FROM layers l WHERE"
                 " NOT EXISTS (SELECT 1 FROM image_layers il WHERE il.chain_id = l.chain_id)"
                 " AND NOT EXISTS (SELECT 1 FROM layers c WHERE c.parent = l.chain_id)"
-                " AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.parent = l.chain_id)")
+                " AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.parent = l.chain_id)"
+                " AND NOT EXISTS (SELECT 1 FROM build_cache b WHERE instr(b.layers, l.chain_id))")
             if candidates is not None:
                 rows = [r for r in rows if r["chain_id"] in candidates]
             if not rows:

@@ -31,7 +31,19 @@ class Database:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        # WAL makes NORMAL safe against corruption; a power cut may lose only the last commits.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+
+    def reopen(self) -> None:
+        """A fresh connection to the same database.
+
+        A SQLite connection must never cross a fork: a forked child that keeps using its
+        parent's connection can write commits other processes do not see. Whoever forks
+        closes or reopens the connection on the child's side.
+        """
+        self.conn.close()
+        self.__init__(self.path)  # type: ignore[misc]
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
