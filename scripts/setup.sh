@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc
   busybox-static tar iproute2 nftables iptables libseccomp2 kmod procps psmisc
-  skopeo runc crun docker.io docker-registry
+  skopeo runc crun docker.io docker-registry nodejs npm
 )
 
 missing=()
