@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "rename": "hull.cli.commands.container:rename",
     "top": "hull.cli.commands.container:top",
     "logs": "hull.cli.commands.container:logs",
+    "exec": "hull.cli.commands.container_exec:exec_",
     "ps": "hull.cli.commands.container_ps:ps",
     "container": "hull.cli.commands.container:container_group",
     "volume": "hull.cli.commands.volume:volume_group",
