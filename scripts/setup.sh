@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc
   busybox-static tar iproute2 nftables iptables libseccomp2 kmod procps psmisc
-  skopeo runc crun docker.io docker-registry nodejs npm
+  skopeo runc crun docker.io docker-registry nodejs
 )
 
 missing=()
@@ -24,6 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now docker.service docker.socket >/dev/null 2>&1 || true
   fi
+fi
+
+# npm ships inside some nodejs builds; Debian's own nodejs needs the separate package.
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
 PY=${PYTHON:-python3}
