@@ -1,0 +1,75 @@
+"""Commands about a container's files: commit, diff, cp, export."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from hull.cli.context import engine_of
+from hull.errors import InvalidArgument
+
+
+@click.command("commit", short_help="Create a new image from a container's changes")
+@click.argument("container")
+@click.argument("reference", required=False, metavar="[REPOSITORY[:TAG]]")
+@click.option("-a", "--author", default="",
+              help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").')
+@click.option("-c", "--change", "changes", multiple=True,
+              help="Apply Dockerfile instruction to the created image.")
+@click.option("-m", "--message", default="", help="Commit message.")
+@click.option("-p", "--pause/--no-pause", default=True, show_default=True,
+              help="Pause container during commit.")
+@click.pass_context
+def commit(ctx: click.Context, container: str, reference: str | None, author: str,
+           changes: tuple[str, ...], message: str, pause: bool) -> None:
+    """Create a new image from a container's changes."""
+    from hull.engine.container_commit import commit_container
+
+    image = commit_container(engine_of(ctx), container, reference, author=author,
+                             message=message, changes=list(changes), pause=pause)
+    click.echo(image.id)
+
+
+@click.command("diff", short_help="Inspect changes to files or directories on a container's"
+               " filesystem")
+@click.argument("container")
+@click.pass_context
+def diff(ctx: click.Context, container: str) -> None:
+    """Inspect changes to files or directories on a container's filesystem."""
+    from hull.engine.container_diff import container_changes
+
+    lines = [f"{kind} {name}" for kind, name in container_changes(engine_of(ctx), container)]
+    if lines:
+        click.echo("\n".join(lines))
+
+
+@click.command("export", short_help="Export a container's filesystem as a tar archive")
+@click.argument("container")
+@click.option("-o", "--output", default=None, help="Write to a file, instead of STDOUT.")
+@click.pass_context
+def export(ctx: click.Context, container: str, output: str | None) -> None:
+    """Export a container's filesystem as a tar archive (streamed to STDOUT by default)."""
+    from hull.engine.container_export import export_container
+
+    engine = engine_of(ctx)
+    engine.containers.get(container)  # an unknown container fails before any file is made
+    if output is None or output == "-":
+        if sys.stdout.isatty():
+            raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or"
+                                  " redirect")
+        export_container(engine, container, sys.stdout.buffer)
+        sys.stdout.flush()
+        return
+    tmp = f"{output}.hull-export-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as out:
+            export_container(engine, container, out)
+        os.replace(tmp, output)
+    except FileNotFoundError as e:
+        raise InvalidArgument(f"failed to export container: open {output}: "
+                              f"{e.strerror.lower() if e.strerror else e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
