@@ -112,8 +112,21 @@ def hull(tmp_path: Path) -> Iterator[HullEnv]:
     """A fresh engine root for one test."""
     env = HullEnv(root=tmp_path / "root", run_root=tmp_path / "run")
     yield env
+    _remove_host_networking(env)
     _unmount_below(env.root)
     _unmount_below(env.run_root)
+
+
+def _remove_host_networking(env: HullEnv) -> None:
+    """The root's default bridge and nftables table stay between containers (like
+    docker0); they go with the test's root."""
+    from hull.errors import HullError
+    from hull.network.plumbing import remove_host_networking
+
+    try:
+        remove_host_networking(str(env.root), str(env.run_root))
+    except (HullError, OSError) as e:
+        print(f"cannot remove the networking of {env.root}: {e}", file=sys.stderr)
 
 
 def _unmount_below(path: Path) -> None:

@@ -1,10 +1,10 @@
-"""Links over rtnetlink with pyroute2: bridges, veth pairs, addresses and routes.
+"""Links over rtnetlink: bridges, veth pairs, addresses and routes.
 
-``import pyroute2`` executes a package ``__init__`` that loads every pyroute2 feature
-(about 180 ms); container start-up only needs the rtnetlink socket.  :func:`_iproute`
-therefore registers a placeholder package whose submodules load on demand and which runs the
-real ``__init__`` only if someone asks it for a top-level name, so other users of the package
-in the same process see no difference.
+The few requests a container start needs (create a veth pair with one end moved into the
+container's namespace, enslave and bring up the host end, give the inner end its MAC,
+address and default route) are encoded here with :mod:`struct` and sent on a raw
+``NETLINK_ROUTE`` socket.  A general netlink library costs about 90 ms to import, more than
+the whole rest of the network setup; these messages cost microseconds to build.
 
 Work inside a container's namespace is done by entering it with ``setns`` on the calling
 thread just long enough to open a netlink socket there: sockets stay in the namespace they
@@ -15,57 +15,145 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import types
+import socket
+import struct
 from collections.abc import Iterator
-from typing import Any
 
 from hull.errors import EngineError
 
 CLONE_NEWNET = 0x40000000
 
+# message types
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+RTM_NEWLINK = 16
+RTM_DELLINK = 17
+RTM_GETLINK = 18
+RTM_NEWADDR = 20
+RTM_GETADDR = 22
+RTM_NEWROUTE = 24
+RTM_GETROUTE = 26
 
-def _lean_package() -> None:
-    if "pyroute2" in sys.modules:
-        return
-    import importlib
-    import importlib.util
+# header flags
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+NLM_F_REPLACE = 0x100
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+NLM_F_REQUEST_ACK = NLM_F_REQUEST | NLM_F_ACK
 
-    spec = importlib.util.find_spec("pyroute2")
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineError("pyroute2 is not installed: container networking needs it")
-    package = types.ModuleType("pyroute2")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__spec__ = spec
-    package.__file__ = spec.origin
-    package.__package__ = "pyroute2"
+# attributes
+IFLA_ADDRESS = 1
+IFLA_IFNAME = 3
+IFLA_MASTER = 10
+IFLA_LINKINFO = 18
+IFLA_NET_NS_FD = 28
+IFLA_INFO_KIND = 1
+IFLA_INFO_DATA = 2
+VETH_INFO_PEER = 1
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+IFA_BROADCAST = 4
+RTA_OIF = 4
+RTA_GATEWAY = 5
+RTA_TABLE = 15
 
-    def full_package(name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if importlib.util.find_spec("pyroute2." + name) is not None:
-            return importlib.import_module("pyroute2." + name)  # a submodule, not a name
-        del package.__dict__["__getattr__"]
-        assert spec.origin is not None
-        with open(spec.origin) as f:
-            exec(compile(f.read(), spec.origin, "exec"), package.__dict__)
-        return getattr(package, name)
+IFF_UP = 0x1
+RT_TABLE_MAIN = 254
+RTPROT_BOOT = 3
+RTN_UNICAST = 1
+ENODEV = 19
 
-    package.__getattr__ = full_package  # type: ignore[method-assign]
-    sys.modules["pyroute2"] = package
-
-
-def _iproute() -> Any:
-    _lean_package()
-    from pyroute2.iproute.linux import IPRoute
-
-    return IPRoute()
+_HEADER = struct.Struct("=IHHII")        # nlmsghdr: len, type, flags, seq, pid
+_IFINFO = struct.Struct("=BxHiII")       # ifinfomsg: family, type, index, flags, change
+_IFADDR = struct.Struct("=BBBBI")        # ifaddrmsg: family, prefixlen, flags, scope, index
+_RTMSG = struct.Struct("=BBBBBBBBI")     # rtmsg: family, dst_len, src_len, tos, table,
+#                                          protocol, scope, type, flags
+_ATTR = struct.Struct("=HH")
 
 
-def _netlink_error() -> type[Exception]:
-    from pyroute2.netlink.exceptions import NetlinkError
+class NetlinkError(OSError):
+    """The kernel refused a request (``errno`` is set)."""
 
-    return NetlinkError
+
+def attr(kind: int, payload: bytes) -> bytes:
+    """One rtattr, padded to 4 bytes."""
+    data = _ATTR.pack(_ATTR.size + len(payload), kind) + payload
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _name(name: str) -> bytes:
+    return name.encode() + b"\0"
+
+
+def _mac(text: str) -> bytes:
+    return bytes(int(part, 16) for part in text.split(":"))
+
+
+def _ipv4(text: str) -> bytes:
+    return socket.inet_aton(text)
+
+
+def parse_attrs(data: bytes, offset: int) -> dict[int, bytes]:
+    """rtattrs from ``offset`` to the end of ``data``, by type (nested flag dropped)."""
+    out: dict[int, bytes] = {}
+    while offset + _ATTR.size <= len(data):
+        length, kind = _ATTR.unpack_from(data, offset)
+        if length < _ATTR.size:
+            break
+        out[kind & 0x3FFF] = data[offset + _ATTR.size:offset + length]
+        offset += (length + 3) & ~3
+    return out
+
+
+class Socket:
+    """A rtnetlink socket in the namespace the calling thread is in when it is made."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+        self.sock.bind((0, 0))
+        self.seq = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _send(self, kind: int, flags: int, body: bytes) -> int:
+        self.seq += 1
+        self.sock.send(_HEADER.pack(_HEADER.size + len(body), kind, flags, self.seq, 0) + body)
+        return self.seq
+
+    def request(self, kind: int, body: bytes, flags: int = 0) -> None:
+        """Send one change and wait for its acknowledgement; NetlinkError if refused."""
+        seq = self._send(kind, NLM_F_REQUEST_ACK | flags, body)
+        for _ in self._replies(seq):
+            pass
+
+    def fetch(self, kind: int, body: bytes, dump: bool = False) -> list[tuple[int, bytes]]:
+        """A query: the (type, message without header) replies."""
+        seq = self._send(kind, NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK), body)
+        return list(self._replies(seq))
+
+    def _replies(self, seq: int) -> Iterator[tuple[int, bytes]]:
+        while True:
+            data = self.sock.recv(1 << 17)
+            offset = 0
+            while offset + _HEADER.size <= len(data):
+                length, kind, _flags, got, _pid = _HEADER.unpack_from(data, offset)
+                if length < _HEADER.size:
+                    return
+                message = data[offset + _HEADER.size:offset + length]
+                offset += (length + 3) & ~3
+                if got != seq:
+                    continue
+                if kind == NLMSG_DONE:
+                    return
+                if kind == NLMSG_ERROR:
+                    error = struct.unpack_from("=i", message)[0]
+                    if error:
+                        raise NetlinkError(-error, os.strerror(-error))
+                    return
+                yield kind, message
 
 
 @contextlib.contextmanager
@@ -90,16 +178,19 @@ def entered(netns_path: str) -> Iterator[None]:
         os.close(own)
 
 
+def _link(index: int = 0, flags: int = 0, change: int = 0) -> bytes:
+    return _IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change)
+
+
 class Links:
     """One rtnetlink socket in the host namespace (or the namespace given)."""
 
     def __init__(self, netns_path: str | None = None) -> None:
         if netns_path is None:
-            self.ipr = _iproute()
+            self.nl = Socket()
         else:
-            _lean_package()
             with entered(netns_path):
-                self.ipr = _iproute()
+                self.nl = Socket()
 
     def __enter__(self) -> Links:
         return self
@@ -108,23 +199,56 @@ class Links:
         self.close()
 
     def close(self) -> None:
-        self.ipr.close()
+        self.nl.close()
 
     # ---- lookups -------------------------------------------------------------------------
 
     def index(self, name: str) -> int | None:
-        found = self.ipr.link_lookup(ifname=name)
-        return found[0] if found else None
+        try:
+            replies = self.nl.fetch(RTM_GETLINK, _link() + attr(IFLA_IFNAME, _name(name)))
+        except NetlinkError as e:
+            if e.errno == ENODEV:
+                return None
+            raise EngineError(f"cannot look up link {name}: {e.strerror}") from None
+        for kind, message in replies:
+            if kind == RTM_NEWLINK:
+                return int(_IFINFO.unpack_from(message)[2])
+        return None
 
     def names(self) -> list[str]:
-        return [link.get_attr("IFLA_IFNAME") for link in self.ipr.get_links()]
+        out = []
+        for kind, message in self.nl.fetch(RTM_GETLINK, _link(), dump=True):
+            if kind == RTM_NEWLINK:
+                raw = parse_attrs(message, _IFINFO.size).get(IFLA_IFNAME, b"")
+                out.append(raw.rstrip(b"\0").decode())
+        return out
 
     def addresses(self, name: str) -> list[str]:
         idx = self.index(name)
         if idx is None:
             return []
-        return [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
-                for a in self.ipr.get_addr(family=2, index=idx)]
+        out = []
+        body = _IFADDR.pack(socket.AF_INET, 0, 0, 0, 0)
+        for _kind, message in self.nl.fetch(RTM_GETADDR, body, dump=True):
+            _family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(message)
+            if index != idx:
+                continue
+            attrs = parse_attrs(message, _IFADDR.size)
+            raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+            if raw:
+                out.append(f"{socket.inet_ntoa(raw)}/{prefixlen}")
+        return out
+
+    def has_default_route(self) -> bool:
+        body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
+        for _kind, message in self.nl.fetch(RTM_GETROUTE, body, dump=True):
+            dst_len, table = message[1], message[4]
+            extra = parse_attrs(message, _RTMSG.size).get(RTA_TABLE)
+            if extra:
+                table = struct.unpack("=I", extra[:4])[0]
+            if dst_len == 0 and table == RT_TABLE_MAIN:
+                return True
+        return False
 
     # ---- changes -------------------------------------------------------------------------
 
@@ -133,95 +257,98 @@ class Links:
         created = False
         idx = self.index(name)
         if idx is None:
-            self._call("create bridge " + name, self.ipr.link, "add", ifname=name,
-                       kind="bridge")
+            info = attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, b"bridge"))
+            self._call("create bridge " + name, RTM_NEWLINK,
+                       _link() + attr(IFLA_IFNAME, _name(name)) + info,
+                       NLM_F_CREATE | NLM_F_EXCL)
             idx = self.index(name)
+            if idx is None:
+                raise EngineError(f"network setup failed: bridge {name} vanished")
             created = True
         if f"{address}/{prefixlen}" not in self.addresses(name):
-            self._call(f"address {address} on {name}", self.ipr.addr, "add", index=idx,
-                       address=address, prefixlen=prefixlen)
-        self._call("bring up " + name, self.ipr.link, "set", index=idx, state="up")
+            self._add_address(idx, name, address, prefixlen)
+        self._call("bring up " + name, RTM_NEWLINK, _link(idx, IFF_UP, IFF_UP))
         return created
 
     def delete(self, name: str) -> None:
         """Remove a link (both ends of a veth pair); a missing link is fine."""
-        idx = self.index(name)
-        if idx is None:
-            return
-        with contextlib.suppress(_netlink_error()):
-            self.ipr.link("del", index=idx)
+        with contextlib.suppress(NetlinkError):
+            self.nl.request(RTM_DELLINK, _link() + attr(IFLA_IFNAME, _name(name)))
 
-    def add_veth(self, host_name: str, bridge: str, netns_path: str, peer_name: str) -> None:
-        """A veth pair: ``host_name`` enslaved to ``bridge`` and up, ``peer_name`` moved into
-        the namespace at ``netns_path`` in the same request."""
+    def add_veth(self, host_name: str, bridge: str, netns_path: str, peer_name: str,
+                 peer_mac: str | None = None) -> None:
+        """A veth pair: ``host_name`` enslaved to ``bridge`` and up, ``peer_name`` (with
+        ``peer_mac`` if given) moved into the namespace at ``netns_path``, all in one
+        request."""
         bridge_idx = self.index(bridge)
         if bridge_idx is None:
             raise EngineError(f"bridge {bridge} does not exist")
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            self._call(f"create veth {host_name}", self.ipr.link, "add", ifname=host_name,
-                       kind="veth", peer={"ifname": peer_name, "net_ns_fd": fd})
+            peer = _link() + attr(IFLA_IFNAME, _name(peer_name)) + \
+                attr(IFLA_NET_NS_FD, struct.pack("=I", fd))
+            if peer_mac:
+                peer += attr(IFLA_ADDRESS, _mac(peer_mac))
+            info = attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, b"veth") +
+                        attr(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer)))
+            body = _link(0, IFF_UP, IFF_UP) + attr(IFLA_IFNAME, _name(host_name)) + \
+                attr(IFLA_MASTER, struct.pack("=I", bridge_idx)) + info
+            self._call(f"create veth {host_name}", RTM_NEWLINK, body,
+                       NLM_F_CREATE | NLM_F_EXCL)
         finally:
             os.close(fd)
-        idx = self.index(host_name)
-        self._call(f"attach {host_name} to {bridge}", self.ipr.link, "set", index=idx,
-                   master=bridge_idx, state="up")
 
-    def configure(self, name: str, address: str, prefixlen: int, mac: str,
+    def configure(self, name: str, address: str, prefixlen: int, mac: str | None,
                   gateway: str | None) -> None:
-        """Inside a container: MAC, address, up, and the default route if ``gateway``."""
+        """Inside a container: MAC (unless None: already set), address, up, and the default
+        route if ``gateway``."""
         idx = self.index(name)
         if idx is None:
             raise EngineError(f"interface {name} is missing in the container")
-        self._call(f"MAC address of {name}", self.ipr.link, "set", index=idx, address=mac)
-        self._call(f"address {address} on {name}", self.ipr.addr, "add", index=idx,
-                   address=address, prefixlen=prefixlen)
-        self._call(f"bring up {name}", self.ipr.link, "set", index=idx, state="up")
+        if mac:
+            self._call(f"MAC address of {name}", RTM_NEWLINK,
+                       _link(idx) + attr(IFLA_ADDRESS, _mac(mac)))
+        self._add_address(idx, name, address, prefixlen)
+        self._call(f"bring up {name}", RTM_NEWLINK, _link(idx, IFF_UP, IFF_UP))
         if gateway:
-            self._call(f"default route via {gateway}", self.ipr.route, "replace",
-                       dst="0.0.0.0/0", gateway=gateway, oif=idx)
+            body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0,
+                               RTN_UNICAST, 0)
+            body += attr(RTA_GATEWAY, _ipv4(gateway)) + attr(RTA_OIF, struct.pack("=I", idx))
+            self._call(f"default route via {gateway}", RTM_NEWROUTE, body,
+                       NLM_F_CREATE | NLM_F_REPLACE)
 
-    def has_default_route(self) -> bool:
-        return any(r["dst_len"] == 0 for r in self.ipr.get_routes(family=2, table=254))
+    def _add_address(self, idx: int, name: str, address: str, prefixlen: int) -> None:
+        raw = _ipv4(address)
+        body = _IFADDR.pack(socket.AF_INET, prefixlen, 0, 0, idx) + \
+            attr(IFA_LOCAL, raw) + attr(IFA_ADDRESS, raw)
+        if prefixlen < 31:
+            host_bits = (1 << (32 - prefixlen)) - 1
+            body += attr(IFA_BROADCAST, struct.pack("!I", struct.unpack("!I", raw)[0] |
+                                                     host_bits))
+        self._call(f"address {address} on {name}", RTM_NEWADDR, body,
+                   NLM_F_CREATE | NLM_F_EXCL)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, kind: int, body: bytes, flags: int = 0) -> None:
         try:
-            return fn(*args, **kwargs)
-        except _netlink_error() as e:
-            raise EngineError(f"network setup failed: {what}: {e.args[-1] if e.args else e}"
-                              ) from None
-
-
-RTM_DELLINK = 17
-NLM_F_REQUEST_ACK = 0x1 | 0x4
-IFLA_IFNAME = 3
-ENODEV = 19
+            self.nl.request(kind, body, flags)
+        except NetlinkError as e:
+            raise EngineError(f"network setup failed: {what}: {e.strerror}") from None
 
 
 def delete_links(names: list[str]) -> None:
-    """Delete links by name with one RTM_DELLINK each (a missing link is fine).
-
-    Stopping a container only needs this, and it runs in the container's monitor: a raw
-    rtnetlink socket and a few bytes of ``struct`` spare that process pyroute2's import
-    time and memory."""
-    import socket
-    import struct
-
+    """Delete links by name with one RTM_DELLINK each (a missing link is fine)."""
     if not names:
         return
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as s:
-        s.bind((0, 0))
-        for seq, name in enumerate(names, 1):
-            data = name.encode() + b"\0"
-            attr = struct.pack("=HH", 4 + len(data), IFLA_IFNAME) + data
-            attr += b"\0" * (-len(attr) % 4)
-            body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0) + attr
-            s.send(struct.pack("=IHHII", 16 + len(body), RTM_DELLINK, NLM_F_REQUEST_ACK, seq,
-                               0) + body)
-            reply = s.recv(65536)
-            error = struct.unpack_from("=i", reply, 16)[0] if len(reply) >= 20 else 0
-            if error and -error != ENODEV:
-                raise EngineError(f"cannot delete link {name}: {os.strerror(-error)}")
+    nl = Socket()
+    try:
+        for name in names:
+            try:
+                nl.request(RTM_DELLINK, _link() + attr(IFLA_IFNAME, _name(name)))
+            except NetlinkError as e:
+                if e.errno != ENODEV:
+                    raise EngineError(f"cannot delete link {name}: {e.strerror}") from None
+    finally:
+        nl.close()
 
 
 def set_sysctl(path: str, value: str) -> None:

@@ -5,11 +5,14 @@ one engine root are serialised by one lock file (they take a few milliseconds), 
 ports are allocated inside database transactions (so concurrent ``run``s never share one),
 and the nftables table is always rewritten as a whole from the database.
 
-A bridge exists only while some container is attached to its network: the first attach
-creates it, the last detach removes it (and the nftables table goes with the last bridge), so
-an engine with no running container leaves nothing on the host.  Veth pairs are deleted
-explicitly rather than left to the kernel's asynchronous namespace cleanup, so a stopped
-container's link is gone when ``stop`` returns.
+The default bridge (``bridge`` network) stays once made, like Docker's ``docker0``, and so
+does the nftables table with it: creating and deleting a bridge and rewriting the table for
+every short-lived container would cost more than the rest of its start and stop together.
+A user-defined network's bridge exists only while some container is attached to it: the
+first attach creates it, the last detach removes it.  :func:`remove_host_networking` takes
+everything of a root off the host (tests, uninstalling).  Veth pairs are deleted explicitly
+rather than left to the kernel's asynchronous namespace cleanup, so a stopped container's
+link is gone when ``stop`` returns.
 """
 
 from __future__ import annotations
@@ -122,14 +125,14 @@ class Plumbing:
                     _bridge_sysctls(ep.network)
             for ep in eps:
                 host.delete(ep.veth)
-                host.add_veth(ep.veth, ep.network.bridge, netns, ep.ifname)
+                host.add_veth(ep.veth, ep.network.bridge, netns, ep.ifname, ep.mac)
         with Links(netns) as inner:
             has_route = inner.has_default_route()
             for ep in eps:
                 gateway = None
                 if not ep.network.internal and not has_route:
                     gateway, has_route = ep.network.gateway, True
-                inner.configure(ep.ifname, str(ep.address), _prefix(ep.network), ep.mac,
+                inner.configure(ep.ifname, str(ep.address), _prefix(ep.network), None,
                                 gateway)
         self.apply_rules()
         self.record(container_id, netns)
@@ -236,7 +239,7 @@ class Plumbing:
         doomed = [ep.veth or veth_name(container_id, ep.network.id) for ep in eps
                   if ep.network.is_bridge]
         for net in {ep.network.id: ep.network for ep in eps if ep.network.is_bridge}.values():
-            if not self._attached_count(net.id):
+            if net.user_defined and not self._attached_count(net.id):
                 doomed.append(net.bridge)
         delete_links([name for name in doomed if os.path.exists(f"/sys/class/net/{name}")])
         self.apply_rules()
@@ -275,6 +278,21 @@ class Plumbing:
             if os.path.exists(f"/sys/class/net/{net.bridge}"):
                 delete_links([net.bridge])
             self.apply_rules(without=net.id)
+
+    def remove_all(self) -> None:
+        """Take every bridge and the nftables table of this root off the host."""
+        from hull.network import nftables
+        from hull.network.netlink import delete_links
+        from hull.network.rules import ruleset, table_name
+
+        with self.locked():
+            bridges = [r["bridge"] for r in self.db.query(
+                "SELECT bridge FROM networks WHERE driver = 'bridge' AND bridge != ''")]
+            delete_links([b for b in bridges if os.path.exists(f"/sys/class/net/{b}")])
+            with contextlib.suppress(EngineError):
+                nftables.run(ruleset(table_name(self.root), [], []))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.run_root, "network", "rules.nft"))
 
     # ---- rules ---------------------------------------------------------------------------
 
@@ -400,5 +418,21 @@ def release(root: str, run_root: str, container_id: str) -> None:
             netd_client.notify(run_root)
     except HullError:
         pass
+    finally:
+        db.close()
+
+
+def remove_host_networking(root: str, run_root: str) -> None:
+    """Remove what a root's networks keep on the host between containers (its bridges and
+    nftables table), e.g. when a test's root or an installation goes away.  Containers
+    should be stopped first: their veth pairs are not touched."""
+    from hull.state.db import Database
+
+    path = os.path.join(root, "hull.db")
+    if not os.path.exists(path):
+        return
+    db = Database(path)
+    try:
+        Plumbing(db, root, run_root).remove_all()
     finally:
         db.close()
