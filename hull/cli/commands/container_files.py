@@ -8,10 +8,31 @@ import sys
 import click
 
 from hull.cli.context import engine_of
+from hull.cli.options import GO_BOOL
 from hull.errors import InvalidArgument
 
 
-@click.command("commit", short_help="Create a new image from a container's changes")
+class GoBoolFlags(click.Command):
+    """A command whose on/off flags also take Go's ``--flag=false`` spelling, as Docker's do
+    (``--pause=false``), while a bare ``--pause`` still takes no value."""
+
+    go_flags = {"-p": "pause", "--pause": "pause"}
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                rewritten.extend(args[index:])
+                break
+            name, sep, value = arg.partition("=")
+            if sep and name in self.go_flags:
+                on = GO_BOOL.convert(value, None, ctx)
+                arg = f"--{'' if on else 'no-'}{self.go_flags[name]}"
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+@click.command("commit", cls=GoBoolFlags, short_help="Create a new image from a container's changes")
 @click.argument("container")
 @click.argument("reference", required=False, metavar="[REPOSITORY[:TAG]]")
 @click.option("-a", "--author", default="",
@@ -20,7 +41,7 @@ from hull.errors import InvalidArgument
               help="Apply Dockerfile instruction to the created image.")
 @click.option("-m", "--message", default="", help="Commit message.")
 @click.option("-p", "--pause/--no-pause", default=True, show_default=True,
-              help="Pause container during commit.")
+              help="Pause container during commit (also --pause=false).")
 @click.pass_context
 def commit(ctx: click.Context, container: str, reference: str | None, author: str,
            changes: tuple[str, ...], message: str, pause: bool) -> None:
