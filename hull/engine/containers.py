@@ -230,6 +230,11 @@ class ContainerService:
         image = self._image(cfg["Image"])
         image_cfg = (self.engine.images.config(image).get("config") or {})
         merge_image_config(cfg, image_cfg)
+        from hull.engine.container_health import merge_health
+
+        health = merge_health(cfg.get("Healthcheck"), image_cfg.get("Healthcheck"))
+        if health:
+            cfg["Healthcheck"] = health
         args = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
         if not args:
             raise InvalidArgument("No command specified", exit_code=125)
@@ -314,6 +319,11 @@ class ContainerService:
         if hc.get("PortBindings") and mode in ("none", "host"):
             raise InvalidArgument("conflicting options: port publishing and the container"
                                   f" type network mode ({mode})")
+        from hull.engine.container_logs import log_options
+        from hull.engine.container_restart import check_with_auto_remove
+
+        log_options(hc.get("LogConfig"))
+        check_with_auto_remove(hc.get("RestartPolicy") or {}, bool(hc.get("AutoRemove")))
         runtime = hc.get("Runtime") or "builtin"
         if runtime not in RUNTIMES:
             raise InvalidArgument(f"unknown runtime {runtime!r} (expected builtin, runc or crun)")
@@ -421,7 +431,21 @@ class ContainerService:
                         snapshotter=snap.name, runtime=c.runtime_name, tty=bool(cfg.get("Tty")),
                         open_stdin=bool(cfg.get("OpenStdin")),
                         stdin_once=bool(cfg.get("StdinOnce")),
-                        auto_remove=bool(hc.get("AutoRemove")))
+                        auto_remove=bool(hc.get("AutoRemove")), **self._monitor_settings(c))
+
+    def _monitor_settings(self, c: Container) -> dict[str, Any]:
+        """Log, restart and health settings the shim applies (see hull.shim.plan)."""
+        from hull.engine.container_health import effective
+        from hull.engine.container_logs import log_options
+
+        hc = c.host_config
+        driver, max_size, max_file = log_options(hc.get("LogConfig"))
+        policy = hc.get("RestartPolicy") or {}
+        return {"log_driver": driver, "log_max_size": max_size, "log_max_file": max_file,
+                "restart_policy": policy.get("Name") or "no",
+                "restart_max": int(policy.get("MaximumRetryCount") or 0),
+                "restart_count": 0,  # a start by the user begins a new count (Docker)
+                "health": effective(c.config.get("Healthcheck"))}
 
     def _ensure_files(self, c: Container, paths: ContainerPaths) -> None:
         """The /etc files survive in the root, but recreate them if they went missing."""

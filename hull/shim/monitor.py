@@ -299,13 +299,16 @@ class Monitor:
         """Replace this (CLI-sized) process image with a lean interpreter running the loop."""
         import marshal
 
-        fds = [self.pidfd, self.log.fd, self.listener.fileno(), *self.outputs]
+        fds = [self.pidfd, self.listener.fileno(), *self.outputs]
+        if self.log.fd >= 0:
+            fds.append(self.log.fd)
         if self.stdin_fd is not None and self.stdin_fd not in fds:
             fds.append(self.stdin_fd)
         fds += [c.sock.fileno() for c in self.clients]
         state = {
             "spec": self.spec, "pid": self.pid, "pidfd": self.pidfd, "log_fd": self.log.fd,
-            "log_pending": self.log.pending, "outputs": self.outputs,
+            "log_pending": self.log.pending, "log_path": self.log.path,
+            "log_written": self.log.written, "outputs": self.outputs,
             "stdin_fd": -1 if self.stdin_fd is None else self.stdin_fd,
             "stdin_pending": self.stdin_pending, "stdin_closing": self.stdin_closing,
             "listener": self.listener.fileno(),
@@ -345,7 +348,9 @@ def resume(memfd: int) -> None:
             clients.append(client)
         monitor = Monitor(
             state["spec"], state["pid"], state["pidfd"],
-            JsonLog(fd=state["log_fd"], pending=state["log_pending"]),
+            JsonLog(state["log_path"], fd=state["log_fd"], pending=state["log_pending"],
+                    max_size=state["spec"]["log_max_size"],
+                    max_file=state["spec"]["log_max_file"], written=state["log_written"]),
             state["outputs"], None if state["stdin_fd"] < 0 else state["stdin_fd"],
             _socket_of(state["listener"]), clients, state["stdin_pending"],
             state["stdin_closing"])

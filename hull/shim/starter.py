@@ -105,7 +105,8 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
     shim = {"ShimPid": os.getpid(), "ShimStart": process_start_time(os.getpid())}
     store.update(plan.container_id, lambda c: c.hull.update(shim))
     runtime = get_runtime(plan.runtime, paths.runtime_root)
-    log = JsonLog(paths.log)
+    log = JsonLog(paths.log if plan.log_driver == "json-file" else None,
+                  max_size=plan.log_max_size, max_file=plan.log_max_file)
     listener = _listen(paths.attach_socket)
     child_ends: list[int] = []
     console = None

@@ -83,11 +83,11 @@ def _cpus(value: str | None) -> int:
 def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Config and HostConfig documents for the flags of ``run``/``create``."""
+    from hull.engine.container_restart import check_with_auto_remove, parse_restart_policy
     from hull.engine.container_spec import parse_ulimit
 
-    restart = opts["restart"] or "no"
-    if restart != "no":
-        raise InvalidArgument(f"restart policy {restart!r} is not supported yet", exit_code=125)
+    restart = parse_restart_policy(opts["restart"])
+    check_with_auto_remove(restart, bool(opts["rm"]))
     env_items: list[str] = []
     for path in opts["env_file"]:
         env_items += _read_env_file(path)
@@ -113,6 +113,13 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "Entrypoint": entrypoint,
         "Labels": _labels(opts["label"]),
     }
+    from hull.engine.container_health import health_flags
+
+    health = health_flags(opts["health_cmd"], opts["health_interval"], opts["health_timeout"],
+                          opts["health_start_period"], opts["health_retries"],
+                          bool(opts["no_healthcheck"]))
+    if health is not None:
+        config["Healthcheck"] = health
     if opts["stop_signal"]:
         config["StopSignal"] = opts["stop_signal"]
     if opts["stop_timeout"] is not None:
@@ -146,6 +153,8 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "DnsSearch": list(opts["dns_search"]),
         "ExtraHosts": list(opts["add_host"]) or None,
         "GroupAdd": list(opts["group_add"]) or None,
+        "RestartPolicy": restart,
+        "LogConfig": _log_config(opts["log_driver"], opts["log_opt"]),
     }
     if opts["shm_size"]:
         host_config["ShmSize"] = _size(opts["shm_size"], "--shm-size")
@@ -154,6 +163,21 @@ def build_configs(opts: dict[str, Any], image: str, command: tuple[str, ...]
     mount_flags_into(opts, config, host_config)
     _network_flags(opts, config, host_config)
     return config, host_config
+
+
+def _log_config(driver: str | None, items: tuple[str, ...]) -> dict[str, Any]:
+    from hull.engine.container_logs import log_options
+
+    config = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidArgument(f"invalid key value pair format in log-opt: {item}",
+                                  exit_code=125)
+        config[key] = value
+    doc = {"Type": driver or "json-file", "Config": config}
+    log_options(doc)
+    return doc
 
 
 def _network_flags(opts: dict[str, Any], config: dict[str, Any],
@@ -243,7 +267,23 @@ def container_options(fn: Callable) -> Callable:
         click.option("--mac-address", default=None, help="Container MAC address (e.g.,"
                      " 92:d0:c6:0a:29:33)."),
         click.option("--dns-option", multiple=True, help="Set DNS options."),
-        click.option("--restart", default=None, help="Restart policy (only \"no\" for now)."),
+        click.option("--restart", default=None, help="Restart policy to apply when a"
+                     " container exits (no, always, unless-stopped, on-failure[:N])."),
+        click.option("--log-driver", default=None, help="Logging driver for the container"
+                     " (json-file or none)."),
+        click.option("--log-opt", multiple=True, help="Log driver options (max-size,"
+                     " max-file)."),
+        click.option("--health-cmd", default=None, help="Command to run to check health."),
+        click.option("--health-interval", default=None, help="Time between running the"
+                     " check (ms|s|m|h)."),
+        click.option("--health-timeout", default=None, help="Maximum time to allow one check"
+                     " to run (ms|s|m|h)."),
+        click.option("--health-start-period", default=None, help="Start period for the"
+                     " container to initialize before counting retries (ms|s|m|h)."),
+        click.option("--health-retries", type=int, default=None, help="Consecutive failures"
+                     " needed to report unhealthy."),
+        click.option("--no-healthcheck", is_flag=True, help="Disable any container-specified"
+                     " HEALTHCHECK."),
         click.option("--dns", multiple=True, help="Set custom DNS servers."),
         click.option("--dns-search", multiple=True, help="Set custom DNS search domains."),
         click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping"

@@ -1,0 +1,225 @@
+"""Reading a container's json-file log: all of it, its tail, a time window, or following it.
+
+The shim writes ``<id>-json.log`` and, with ``--log-opt max-size``, rotates it to
+``<id>-json.log.1`` ... ``.N`` (higher is older).  Reading goes oldest file first; following
+keeps reading the current file and notices a rotation by the file's inode changing, so lines
+written across restarts and rotations all arrive once and in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hull.errors import InvalidArgument
+
+DRIVERS = ("json-file", "none")
+FOLLOW_POLL = 0.05
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    stream: str
+    text: str
+    time: str
+
+    @property
+    def unix(self) -> float:
+        from hull.engine.container_model import parse_time
+
+        return parse_time(self.time)
+
+
+def log_options(log_config: dict[str, Any] | None) -> tuple[str, int, int]:
+    """(driver, max-size in bytes, max-file) from HostConfig.LogConfig, checked as Docker."""
+    config = log_config or {}
+    driver = config.get("Type") or "json-file"
+    if driver not in DRIVERS:
+        raise InvalidArgument(f'failed to create the logger: logger: no log driver named'
+                              f' \'{driver}\' is registered', exit_code=125)
+    opts = dict(config.get("Config") or {})
+    if driver == "none" and opts:
+        raise InvalidArgument(f"unknown log opt '{sorted(opts)[0]}' for none log driver",
+                              exit_code=125)
+    unknown = set(opts) - {"max-size", "max-file", "compress", "labels", "env", "tag"}
+    if unknown:
+        raise InvalidArgument(f"unknown log opt '{sorted(unknown)[0]}' for json-file log"
+                              " driver", exit_code=125)
+    max_size = 0
+    if opts.get("max-size") not in (None, "", "-1"):
+        from hull.cli.humanize import parse_size
+
+        max_size = parse_size(str(opts["max-size"]))
+    max_file = 1
+    if opts.get("max-file") not in (None, ""):
+        try:
+            max_file = int(opts["max-file"])
+        except ValueError:
+            raise InvalidArgument(f"invalid max-file: {opts['max-file']}", exit_code=125
+                                  ) from None
+        if max_file < 1:
+            raise InvalidArgument("max-file cannot be less than 1", exit_code=125)
+        if max_file > 1 and not max_size:
+            raise InvalidArgument("max-file cannot be set without max-size", exit_code=125)
+    return driver, max_size, max_file
+
+
+def log_files(path: str) -> list[str]:
+    """The log's files, oldest first (rotated ones have higher numbers)."""
+    rotated = []
+    n = 1
+    while os.path.exists(f"{path}.{n}"):
+        rotated.append(f"{path}.{n}")
+        n += 1
+    return [*reversed(rotated), path]
+
+
+def _parse(raw: bytes) -> LogEntry | None:
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    return LogEntry(doc.get("stream", "stdout"), doc.get("log", ""), doc.get("time", ""))
+
+
+def current_size(path: str) -> int:
+    """Where following starts: the current file's size before the first read."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
+def read_entries(path: str, limit: int | None = None) -> Iterator[LogEntry]:
+    """Every entry, oldest first; of the current file only its first ``limit`` bytes."""
+    for name in log_files(path):
+        try:
+            with open(name, "rb") as f:
+                data = f.read(limit) if name == path and limit is not None else f.read()
+                for raw in data.splitlines():
+                    entry = _parse(raw)
+                    if entry is not None:
+                        yield entry
+        except FileNotFoundError:
+            continue
+
+
+def select_entries(path: str, tail: int | None, since: float | None,
+                   until: float | None, limit: int | None = None) -> list[LogEntry]:
+    """What ``logs`` prints before following: the time window, then the last ``tail``."""
+    entries: Iterator[LogEntry] = read_entries(path, limit)
+    if since is not None or until is not None:
+        entries = (e for e in entries if (since is None or e.unix >= since)
+                   and (until is None or e.unix <= until))
+    if tail is None:
+        return list(entries)
+    return list(deque(entries, maxlen=tail)) if tail > 0 else []
+
+
+def follow(path: str, offset: int, keep_going: Callable[[], bool],
+           until: float | None = None) -> Iterator[LogEntry | None]:
+    """Entries appended to the log from byte ``offset`` of its current file on, across
+    rotations and restarts.
+
+    None is yielded whenever it waits for more (a moment to flush output).
+    Ends when ``keep_going()`` says so (container removed, or stopped for good) and the
+    file has been read to its end, or when an entry is newer than ``until``.
+    """
+    handle = None
+    inode = None
+    partial = b""
+    try:
+        while True:
+            if handle is None:
+                try:
+                    handle = open(path, "rb")
+                except FileNotFoundError:
+                    handle = None
+                if handle is not None:
+                    inode = os.fstat(handle.fileno()).st_ino
+                    if offset and os.fstat(handle.fileno()).st_size >= offset:
+                        handle.seek(offset)
+                    offset = 0
+            got = False
+            if handle is not None:
+                chunk = handle.read(1 << 20)
+                if chunk:
+                    got = True
+                    data = partial + chunk
+                    cut = data.rfind(b"\n") + 1
+                    partial = data[cut:]
+                    for raw in data[:cut].splitlines():
+                        entry = _parse(raw)
+                        if entry is None:
+                            continue
+                        if until is not None and entry.unix > until:
+                            return
+                        yield entry
+                    continue
+                try:
+                    rotated = os.stat(path).st_ino != inode
+                except FileNotFoundError:
+                    rotated = True
+                if rotated:  # the old file is complete: switch to the new one
+                    handle.close()
+                    handle = None
+                    partial = b""
+                    continue
+            if not got:
+                if not keep_going():
+                    if handle is not None and handle.read(1):
+                        handle.seek(-1, os.SEEK_CUR)
+                        continue
+                    return
+                yield None
+                time.sleep(FOLLOW_POLL)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+
+def container_logs(service: Any, ref: str, follow_logs: bool = False, tail: int | None = None,
+                   since: float | None = None,
+                   until: float | None = None) -> Iterator[LogEntry | None]:
+    """``docker logs``: the selected entries, then (``follow_logs``) new ones as they come,
+    until the container is removed or has stopped with no restart to come.  None marks a
+    pause in a followed log."""
+    from hull.errors import NotFound
+
+    c = service.get(ref)
+    driver = (c.host_config.get("LogConfig") or {}).get("Type") or "json-file"
+    if driver != "json-file":
+        raise InvalidArgument('configured logging driver does not support reading', 1)
+    path = service.paths(c.id).log
+    offset = current_size(path)
+    yield from select_entries(path, tail, since, until, offset)
+    if not follow_logs:
+        return
+    last_check = [0.0, True]
+
+    def keep_going() -> bool:
+        now = time.monotonic()
+        if now - last_check[0] < 0.25:
+            return bool(last_check[1])
+        last_check[0] = now
+        try:
+            current = service.store.get(c.id)
+        except NotFound:
+            last_check[1] = False
+            return False
+        from hull.engine.containers import shim_alive
+
+        alive = current.running or shim_alive(int(current.hull.get("ShimPid") or 0),
+                                              int(current.hull.get("ShimStart") or 0))
+        last_check[1] = alive
+        return alive
+
+    for entry in follow(path, offset, keep_going, until):
+        if entry is None or since is None or entry.unix >= since:
+            yield entry
