@@ -108,10 +108,10 @@ def parse_attrs(data: bytes, offset: int) -> dict[int, bytes]:
 
 
 class Socket:
-    """A rtnetlink socket in the namespace the calling thread is in when it is made."""
+    """A netlink socket (rtnetlink unless told) in the namespace the calling thread is in when it is made."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    def __init__(self, protocol: int = socket.NETLINK_ROUTE) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
         self.sock.bind((0, 0))
         self.seq = 0
 
