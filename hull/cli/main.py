@@ -43,7 +43,7 @@ COMMANDS: dict[str, str] = {
     "rm": "hull.cli.commands.container:rm",
     "rename": "hull.cli.commands.container:rename",
     "top": "hull.cli.commands.container:top",
-    "logs": "hull.cli.commands.container:logs",
+    "logs": "hull.cli.commands.container_logs:logs",
     "exec": "hull.cli.commands.container_exec:exec_",
     "ps": "hull.cli.commands.container_ps:ps",
     "container": "hull.cli.commands.container:container_group",
