@@ -256,7 +256,7 @@ CONTAINER_COMMANDS = {
     "rm": "hull.cli.commands.container:rm",
     "rename": "hull.cli.commands.container:rename",
     "top": "hull.cli.commands.container:top",
-    "logs": "hull.cli.commands.container:logs",
+    "logs": "hull.cli.commands.container_logs:logs",
     "prune": "hull.cli.commands.container:prune",
     "inspect": "hull.cli.commands.container:inspect",
 }
