@@ -495,6 +495,40 @@ def bench_network(report: Report, env: dict[str, str], base: Path, with_docker: 
                other("c2c MB/s"), higher_is_better=True)
 
 
+def bench_default_network(report: Report, env: dict[str, str], base: Path, with_docker: bool,
+                          quick: bool) -> None:
+    """``run --rm busybox true`` on each engine's default bridge network (veth pair, address,
+    NAT rules), against a private dockerd with its own bridge and iptables."""
+    busybox = base / "busybox-bridge.tar"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_busybox_tar.py"), str(busybox)],
+                   check=True, stdout=subprocess.DEVNULL)
+    run([*HULL, "import", str(busybox), "busybox:latest"], env)
+    repeat = 5 if quick else 15
+    cmd = ["run", "--rm", "busybox", "true"]
+    run([*HULL, *cmd], env)  # the first run makes the bridge; later ones reuse it, as Docker's
+    hull = timed(lambda: run([*HULL, *cmd], env), repeat)
+    others: dict[str, float] = {}
+    if with_docker:
+        from tests import dockerd
+
+        try:
+            with dockerd.private_dockerd(base / "docker-bridge", bridge=True) as docker_env:
+                run(["docker", "import", str(busybox), "busybox:latest"], docker_env)
+                run(["docker", *cmd], docker_env)
+                others["docker"] = timed(lambda: run(["docker", *cmd], docker_env), repeat)
+        except (RuntimeError, subprocess.CalledProcessError) as e:
+            print(f"docker default-network comparison skipped: {e}", flush=True)
+    report.add("run --rm busybox true (default network)", hull, "s", others)
+
+
+def remove_bench_networking(env: dict[str, str]) -> None:
+    """The bench root's default bridge and nftables table stay between containers; they go
+    with the root."""
+    from hull.network.plumbing import remove_host_networking
+
+    remove_host_networking(env["HULL_ROOT"], env["HULL_RUN_ROOT"])
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -522,8 +556,13 @@ def main() -> None:
             bench_containers(report, env, base, None, args.quick)
             bench_registry(report, env, base, None, args.quick)
             bench_build(report, env, base, None, args.quick)
-        bench_network(report, env, base, not args.no_docker and dockerd.available(),
-                      args.quick)
+        try:
+            bench_default_network(report, env, base,
+                                  not args.no_docker and dockerd.available(), args.quick)
+            bench_network(report, env, base, not args.no_docker and dockerd.available(),
+                          args.quick)
+        finally:
+            remove_bench_networking(env)
 
 
 if __name__ == "__main__":

@@ -20,16 +20,59 @@ def available() -> bool:
     return shutil.which("dockerd") is not None and shutil.which("docker") is not None
 
 
+BRIDGE = "hldockerd0"
+BRIDGE_SUBNET = "10.213.250.1/24"
+
+
+def _networking_args(bridge: bool) -> list[str]:
+    if not bridge:
+        return ["--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false"]
+    # Docker's default networking (bridge, iptables NAT, masquerade) on a bridge made here,
+    # so the host's docker0 is never touched.
+    subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", BRIDGE_SUBNET, "dev", BRIDGE], check=True)
+    subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
+    return ["--bridge", BRIDGE, "--iptables=true", "--ip6tables=false", "--ip-masq=true"]
+
+
+def _iptables_state() -> tuple[str, str]:
+    save = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        return save.stdout, f.read().strip()
+
+
+def _restore_networking(state: tuple[str, str]) -> None:
+    """Put iptables and ip_forward back as they were and remove the bridge and the links
+    Docker made (its chains, rules and veths)."""
+    rules, forward = state
+    subprocess.run(["iptables-restore"], input=rules, text=True, check=False)
+    with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+        f.write(forward)
+    subprocess.run(["ip", "link", "del", BRIDGE], check=False, capture_output=True)
+
+
 @contextmanager
-def private_dockerd(base: Path) -> Iterator[dict[str, str]]:
-    """Start dockerd; yield the environment that points the docker CLI at it."""
+def private_dockerd(base: Path, bridge: bool = False) -> Iterator[dict[str, str]]:
+    """Start dockerd; yield the environment that points the docker CLI at it.
+
+    ``bridge``: with Docker's default bridge networking (a bridge of its own and iptables
+    rules, all removed afterwards) instead of none, for like-for-like comparisons of the
+    default network."""
     base.mkdir(parents=True, exist_ok=True)
     sock = base / "docker.sock"
-    log = open(base / "dockerd.log", "wb")  # noqa: SIM115
+    saved = _iptables_state() if bridge else None
+    log = open(base / "dockerd.log", "wb")
+    try:
+        networking = _networking_args(bridge)
+    except BaseException:
+        log.close()
+        if saved is not None:
+            _restore_networking(saved)
+        raise
     proc = subprocess.Popen(
         ["dockerd", "--host", f"unix://{sock}", "--data-root", str(base / "data"),
          "--exec-root", str(base / "exec"), "--pidfile", str(base / "dockerd.pid"),
-         "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+         *networking,
          "--storage-driver", "overlay2", "--containerd-namespace", f"hulltest{os.getpid()}",
          "--containerd-plugins-namespace", f"hulltestp{os.getpid()}"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -61,3 +104,5 @@ def private_dockerd(base: Path) -> Iterator[dict[str, str]]:
         for m in sorted((m for m in mounts if m.startswith(str(base))), key=len, reverse=True):
             subprocess.run(["umount", "-l", m], check=False)
         shutil.rmtree(base, ignore_errors=True)
+        if saved is not None:
+            _restore_networking(saved)
