@@ -39,3 +39,20 @@ def parse_restart_policy(text: str | None) -> dict[str, Any]:
 def check_with_auto_remove(policy: dict[str, Any], auto_remove: bool) -> None:
     if auto_remove and policy.get("Name") not in ("", "no"):
         raise InvalidArgument("Conflicting options: --restart and --rm", exit_code=125)
+
+
+def request_stop(attach_socket: str) -> None:
+    """Tell a container's shim that the user stops it (best effort: it may be gone)."""
+    import socket
+
+    from hull.shim import protocol as proto
+    from hull.shim.sockpath import unix_path
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            with unix_path(attach_socket) as short:
+                s.connect(short)
+            s.sendall(proto.json_frame(proto.REQUEST, {"op": "stop"}))
+    except OSError:
+        pass

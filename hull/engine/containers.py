@@ -488,6 +488,7 @@ class ContainerService:
         if not c.running:
             return c
         sig = parse_signal(signal or c.config.get("StopSignal") or "SIGTERM")
+        self._end_restarts(c)
         if timeout is None:
             stop_timeout = c.config.get("StopTimeout")
             timeout = DEFAULT_STOP_TIMEOUT if stop_timeout is None else int(stop_timeout)
@@ -504,6 +505,15 @@ class ContainerService:
             if not self.wait_exit(c, 30.0):
                 raise EngineError(f"container {c.short_id} did not stop after SIGKILL")
         return self.store.get(c.id)
+
+    def _end_restarts(self, c: Container) -> None:
+        """A user's stop: the shim must not restart the container (restart policies), and
+        ``unless-stopped`` keeps it stopped across ``system restore``."""
+        from hull.engine.container_restart import request_stop
+
+        request_stop(self.paths(c.id).attach_socket)
+        with contextlib.suppress(NotFound):
+            self.store.update(c.id, lambda r: r.hull.update(ManuallyStopped=True))
 
     def kill(self, ref: str, signal: str = "KILL") -> Container:
         c = self.get(ref)
@@ -591,6 +601,7 @@ class ContainerService:
                 action = "Unpause and then stop" if what == "paused" else "Stop"
                 raise Conflict(f"You cannot remove a {what} container {c.id}. {action} the"
                                " container before attempting removal or force remove")
+            self._end_restarts(c)
             runtime = self.runtime(c)
             with contextlib.suppress(HullError):
                 runtime.kill(c.id, signals.SIGKILL, all=True)

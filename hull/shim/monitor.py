@@ -70,6 +70,9 @@ class Monitor:
         self.clients = clients
         self.status: int | None = None
         self.exited_at = 0.0
+        self.started_at = time.monotonic()
+        self.stop_requested = False
+        self.health = None  # the health-check schedule (hull.shim.health), when configured
         self.epoll = select.epoll()
         self.handlers: dict[int, object] = {}
         self._watch(pidfd, "pid")
@@ -193,7 +196,9 @@ class Monitor:
                 self._close_stdin()
             elif kind == proto.REQUEST:
                 request = proto.parse_json(payload)
-                if request.get("op") == "attach":
+                if request.get("op") == "stop":  # a user's stop ends any restart loop
+                    self.stop_requested = True
+                elif request.get("op") == "attach":
                     client.output = True
                     client.stdin = bool(request.get("stdin")) and self.stdin_fd is not None
                 # "wait": nothing to do now; every client gets the EXIT frame at the end
@@ -268,6 +273,20 @@ class Monitor:
 
     # ---- the end -------------------------------------------------------------------------
 
+    def end(self) -> None:
+        """The container exited: restart it per its policy (then continue in a lean process)
+        or finish for good."""
+        from hull.shim.restart import should_restart
+
+        code = self.status if self.status is not None else 255
+        self.pause_for(0)  # a stop request sent just before the kill must count
+        if should_restart(self.spec, code, self.stop_requested):
+            from hull.shim.restart import restart
+
+            if restart(self, time.monotonic() - self.started_at):
+                self.handover()  # sheds what the restart imported; does not return
+        self.finish()
+
     def finish(self) -> None:
         """Record the exit, release everything, tell every client the exit code."""
         from hull.shim.finish import finish_container
@@ -275,10 +294,50 @@ class Monitor:
         self.log.close()
         code = self.status if self.status is not None else 255
         result = finish_container(self.spec, code)
-        packet = proto.json_frame(proto.EXIT, {"ExitCode": code, **result})
+        self.end_clients({"ExitCode": code, **result})
+        self.close_clients()
+
+    def end_clients(self, result: dict) -> None:
+        """Send the exit to every client and let them go (the listener stays)."""
+        packet = proto.json_frame(proto.EXIT, result)
         for client in list(self.clients):
             client.send(packet)
-        self.close_clients()
+            self._drop(client)
+
+    def pause_for(self, seconds: float) -> bool:
+        """Serve clients for ``seconds`` (a restart's back-off); False if a stop came."""
+        deadline = time.monotonic() + seconds
+        while not self.stop_requested:
+            left = deadline - time.monotonic()
+            events = self.epoll.poll(max(left, 0))
+            if not events and left <= 0:
+                return True
+            for fd, _ in events:
+                what = self.handlers.get(fd)
+                if what == "listen":
+                    self._accept()
+                elif isinstance(what, Client):
+                    self._from_client(what)
+        return False
+
+    def adopt(self, pid: int, pidfd: int, outputs: dict[int, str],
+              stdin_fd: int | None) -> None:
+        """Watch a new run of the container (after a restart)."""
+        if self.stdin_fd is not None and self.stdin_fd not in self.outputs:
+            self._unwatch(self.stdin_fd)
+            os.close(self.stdin_fd)
+        for fd in list(self.outputs):
+            self._unwatch(fd)
+            os.close(fd)
+        self.pid, self.pidfd, self.outputs, self.stdin_fd = pid, pidfd, outputs, stdin_fd
+        self.stdin_pending = b""
+        self.stdin_closing = False
+        self.status = None
+        self.started_at = time.monotonic()
+        self._watch(pidfd, "pid")
+        for fd in outputs:
+            os.set_blocking(fd, False)
+            self._watch(fd, "out")
 
     def close_clients(self) -> None:
         for client in self.clients:
@@ -311,7 +370,8 @@ class Monitor:
             "log_written": self.log.written, "outputs": self.outputs,
             "stdin_fd": -1 if self.stdin_fd is None else self.stdin_fd,
             "stdin_pending": self.stdin_pending, "stdin_closing": self.stdin_closing,
-            "listener": self.listener.fileno(),
+            "listener": self.listener.fileno(), "started_at": self.started_at,
+            "stop_requested": self.stop_requested,
             "clients": [(c.sock.fileno(), c.output, c.stdin, bytes(c.reader._buf))
                         for c in self.clients],
         }
@@ -354,8 +414,10 @@ def resume(memfd: int) -> None:
             state["outputs"], None if state["stdin_fd"] < 0 else state["stdin_fd"],
             _socket_of(state["listener"]), clients, state["stdin_pending"],
             state["stdin_closing"])
+        monitor.started_at = state["started_at"]
+        monitor.stop_requested = state["stop_requested"]
         monitor.loop()
-        monitor.finish()
+        monitor.end()
     except BaseException:
         code = 1
         log_crash(state["spec"]["dir"] if "state" in locals() else "")

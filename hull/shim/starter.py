@@ -90,14 +90,14 @@ def run_shim(plan: ShimPlan, ctl: socket.socket, attached: bool) -> None:
         _failed(plan, spec, first, f"{type(e).__name__}: {e}", 125)
         return
     if monitor.loop(until=time.monotonic() + HANDOVER_AFTER):
-        monitor.finish()
+        monitor.end()
     else:
         monitor.handover()
 
 
 def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
     from hull.engine.container_model import RUNNING, rfc3339_nano
-    from hull.runtime import Stdio, get_runtime
+    from hull.runtime import get_runtime
     from hull.shim.finish import open_store
 
     paths = plan.paths
@@ -108,6 +108,27 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
     log = JsonLog(paths.log if plan.log_driver == "json-file" else None,
                   max_size=plan.log_max_size, max_file=plan.log_max_file)
     listener = _listen(paths.attach_socket)
+    pid, pidfd, outputs, stdin_fd = spawn(plan, runtime)
+
+    def started(c):  # type: ignore[no-untyped-def]
+        c.state.update(Status=RUNNING, Running=True, Paused=False, Restarting=False,
+                       OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
+                       StartedAt=rfc3339_nano())
+        c.data["RestartCount"] = plan.restart_count
+        c.hull.pop("ManuallyStopped", None)
+
+    store.update(plan.container_id, started)
+    store.db.close()
+    first.send(proto.json_frame(proto.STARTED, {"pid": pid}))
+    return Monitor(spec, pid, pidfd, log, outputs, stdin_fd, listener, [first])
+
+
+def spawn(plan: ShimPlan, runtime) -> tuple[int, int, dict[int, str], int | None]:  # type: ignore[no-untyped-def]
+    """Create and start the container's init from its bundle, with this shim holding its
+    stdio (pipes, or the pty master).  (pid, pidfd, output fds, stdin fd)."""
+    from hull.runtime import Stdio
+
+    paths = plan.paths
     child_ends: list[int] = []
     console = None
     stdin_fd = None
@@ -137,6 +158,12 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
         with unix_path(paths.console_socket, for_others=True) as console_path:
             pid = runtime.create(plan.container_id, paths.bundle, stdio,
                                  console_socket=console_path if console else None)
+    except BaseException:
+        for fd in [*outputs, *([stdin_fd] if stdin_fd is not None else [])]:
+            os.close(fd)
+        if console is not None:
+            console.close()
+        raise
     finally:
         for fd in child_ends:
             os.close(fd)
@@ -146,16 +173,7 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
         stdin_fd = master if plan.open_stdin else None
     pidfd = os.pidfd_open(pid)
     runtime.start(plan.container_id)
-
-    def started(c):  # type: ignore[no-untyped-def]
-        c.state.update(Status=RUNNING, Running=True, Paused=False, Restarting=False,
-                       OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
-                       StartedAt=rfc3339_nano())
-
-    store.update(plan.container_id, started)
-    store.db.close()
-    first.send(proto.json_frame(proto.STARTED, {"pid": pid}))
-    return Monitor(spec, pid, pidfd, log, outputs, stdin_fd, listener, [first])
+    return pid, pidfd, outputs, stdin_fd
 
 
 def _listen(path: str) -> socket.socket:
