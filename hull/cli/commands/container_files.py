@@ -94,3 +94,53 @@ def export(ctx: click.Context, container: str, output: str | None) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def split_cp_arg(arg: str) -> tuple[str, str]:
+    """``CTR:PATH`` -> (CTR, PATH); a local path -> ("", path).  As Docker: a path that
+    starts with ``/`` or ``.`` is local even with a colon in it."""
+    if arg.startswith(("/", ".")) or arg == "-":
+        return "", arg
+    container, sep, path = arg.partition(":")
+    if not sep:
+        return "", arg
+    return container, path
+
+
+@click.command("cp", short_help="Copy files/folders between a container and the local"
+               " filesystem")
+@click.argument("src", metavar="SRC_PATH|-")
+@click.argument("dest", metavar="DEST_PATH|-")
+@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information).")
+@click.option("-L", "--follow-link", "follow", is_flag=True,
+              help="Always follow symbol link in SRC_PATH.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress progress output (none is shown).")
+@click.pass_context
+def cp(ctx: click.Context, src: str, dest: str, archive: bool, follow: bool,
+       quiet: bool) -> None:
+    """Copy files/folders between a container and the local filesystem.
+
+    \b
+    hull cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-
+    hull cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH
+    """
+    from hull.engine import container_copy
+
+    src_ctr, src_path = split_cp_arg(src)
+    dest_ctr, dest_path = split_cp_arg(dest)
+    if src_ctr and dest_ctr:
+        raise InvalidArgument("copying between containers is not supported")
+    if not src_ctr and not dest_ctr:
+        raise InvalidArgument("must specify at least one container source")
+    engine = engine_of(ctx)
+    if src_ctr:
+        if dest_path == "-" and sys.stdout.isatty():
+            raise InvalidArgument("cowardly refusing to write a tar to a terminal. Redirect"
+                                  " the output")
+        container_copy.copy_from_container(engine, src_ctr, src_path, dest_path,
+                                           archive=archive, follow=follow,
+                                           stdout=sys.stdout.buffer)
+        sys.stdout.flush()
+        return
+    container_copy.copy_into_container(engine, dest_ctr, src_path, dest_path, archive=archive,
+                                       follow=follow, stdin=sys.stdin.buffer)
