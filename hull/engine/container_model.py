@@ -124,6 +124,9 @@ class Container:
             if st.get("Restarting"):
                 ago = human_duration(now - parse_time(st.get("FinishedAt", "")))
                 return f"Restarting ({st.get('ExitCode', 0)}) {ago} ago"
+            health = (st.get("Health") or {}).get("Status")
+            if health:
+                return f"Up {up} ({'health: ' if health == 'starting' else ''}{health})"
             return f"Up {up}"
         if st.get("Status") == REMOVING:
             return "Removal In Progress"

@@ -73,6 +73,10 @@ class Monitor:
         self.started_at = time.monotonic()
         self.stop_requested = False
         self.health = None  # the health-check schedule (hull.shim.health), when configured
+        if spec.get("health"):
+            from hull.shim.health import HealthSchedule
+
+            self.health = HealthSchedule(spec["health"], self.started_at)
         self.epoll = select.epoll()
         self.handlers: dict[int, object] = {}
         self._watch(pidfd, "pid")
@@ -112,10 +116,19 @@ class Monitor:
                 timeout = until - now
             else:
                 timeout = -1
+            if self.health is not None and self.status is None:
+                due = self.health.due_in(now)
+                if due == 0:
+                    self._watch(self.health.launch(self.spec), "probe")
+                elif due is not None and (timeout < 0 or due < timeout):
+                    timeout = due
             for fd, _ in self.epoll.poll(timeout):
                 what = self.handlers.get(fd)
                 if what == "pid":
                     self._reap()
+                elif what == "probe":
+                    self._unwatch(fd)
+                    self.health.done()  # type: ignore[union-attr]
                 elif what == "out":
                     self._pump(fd)
                 elif what == "listen":
@@ -279,6 +292,10 @@ class Monitor:
         from hull.shim.restart import should_restart
 
         code = self.status if self.status is not None else 255
+        if self.health is not None:
+            if self.health.probe_fd >= 0:
+                self._unwatch(self.health.probe_fd)
+            self.health.cancel()
         self.pause_for(0)  # a stop request sent just before the kill must count
         if should_restart(self.spec, code, self.stop_requested):
             from hull.shim.restart import restart
@@ -334,6 +351,10 @@ class Monitor:
         self.stdin_closing = False
         self.status = None
         self.started_at = time.monotonic()
+        if self.health is not None:
+            from hull.shim.health import HealthSchedule
+
+            self.health = HealthSchedule(self.spec["health"], self.started_at)
         self._watch(pidfd, "pid")
         for fd in outputs:
             os.set_blocking(fd, False)
@@ -364,6 +385,11 @@ class Monitor:
         if self.stdin_fd is not None and self.stdin_fd not in fds:
             fds.append(self.stdin_fd)
         fds += [c.sock.fileno() for c in self.clients]
+        probe = (0, -1, 0.0)
+        if self.health is not None:
+            probe = (self.health.probe_pid, self.health.probe_fd, self.health.next_due)
+            if self.health.probe_fd >= 0:
+                fds.append(self.health.probe_fd)
         state = {
             "spec": self.spec, "pid": self.pid, "pidfd": self.pidfd, "log_fd": self.log.fd,
             "log_pending": self.log.pending, "log_path": self.log.path,
@@ -371,7 +397,7 @@ class Monitor:
             "stdin_fd": -1 if self.stdin_fd is None else self.stdin_fd,
             "stdin_pending": self.stdin_pending, "stdin_closing": self.stdin_closing,
             "listener": self.listener.fileno(), "started_at": self.started_at,
-            "stop_requested": self.stop_requested,
+            "stop_requested": self.stop_requested, "probe": probe,
             "clients": [(c.sock.fileno(), c.output, c.stdin, bytes(c.reader._buf))
                         for c in self.clients],
         }
@@ -416,6 +442,12 @@ def resume(memfd: int) -> None:
             state["stdin_closing"])
         monitor.started_at = state["started_at"]
         monitor.stop_requested = state["stop_requested"]
+        if monitor.health is not None:
+            monitor.health.started_at = state["started_at"]
+            probe_pid, probe_fd, monitor.health.next_due = state["probe"]
+            if probe_fd >= 0:
+                monitor.health.probe_pid, monitor.health.probe_fd = probe_pid, probe_fd
+                monitor._watch(probe_fd, "probe")
         monitor.loop()
         monitor.end()
     except BaseException:

@@ -81,6 +81,10 @@ def restart(monitor: Monitor, ran_for: float) -> bool:
         c.state.update(Status=RUNNING, Running=True, Restarting=False, Paused=False,
                        OOMKilled=False, Pid=pid, Error="", StartedAt=rfc3339_nano())
         c.data["RestartCount"] = spec["restart_count"]
+        if spec.get("health"):
+            c.state["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
+        else:
+            c.state.pop("Health", None)
 
     store.update(spec["id"], started)
     store.db.close()

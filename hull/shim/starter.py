@@ -115,6 +115,10 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
                        OOMKilled=False, Dead=False, Pid=pid, ExitCode=0, Error="",
                        StartedAt=rfc3339_nano())
         c.data["RestartCount"] = plan.restart_count
+        if spec.get("health"):
+            c.state["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
+        else:
+            c.state.pop("Health", None)
         c.hull.pop("ManuallyStopped", None)
 
     store.update(plan.container_id, started)
