@@ -259,6 +259,11 @@ CONTAINER_COMMANDS = {
     "logs": "hull.cli.commands.container_logs:logs",
     "prune": "hull.cli.commands.container:prune",
     "inspect": "hull.cli.commands.container:inspect",
+    "commit": "hull.cli.commands.container_files:commit",
+    "diff": "hull.cli.commands.container_files:diff",
+    "cp": "hull.cli.commands.container_files:cp",
+    "export": "hull.cli.commands.container_files:export",
+    "stats": "hull.cli.commands.container_stats:stats",
 }
 
 
