@@ -158,6 +158,11 @@ class ContainerService:
         if name.startswith("sha256:"):
             row = db.query_one("SELECT id FROM images WHERE id = ?", (name,))
             return row["id"] if row else None
+        normalized = _plain_normalized(name)
+        if normalized:
+            row = db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (normalized,))
+            if row:
+                return str(row["image_id"])
         try:
             from hull import reference as refs
 
@@ -732,6 +737,32 @@ class ContainerService:
 
         c = self.get(ref)
         return read_log(self.paths(c.id).log)
+
+
+_PLAIN_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-/:")
+
+
+def _plain_normalized(name: str) -> str:
+    """The stored (normalized) form of a common image name such as ``busybox``,
+    ``user/app:1.0`` or ``registry:5000/app``, by string operations alone; "" when the name
+    needs the full grammar.  Looking this up first spares ``ps`` compiling the reference
+    grammar's patterns; a miss falls through to the full parse."""
+    if not name or "@" in name or not set(name) <= _PLAIN_NAME_CHARS or "//" in name:
+        return ""
+    repo, _, tag = name.rpartition(":")
+    if not repo or "/" in tag:
+        repo, tag = name, "latest"
+    if not tag or ":" in tag or repo.startswith("/") or repo.endswith("/"):
+        return ""
+    first, slash, rest = repo.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        if first in ("docker.io", "index.docker.io"):
+            repo = "docker.io/" + (rest if "/" in rest else "library/" + rest)
+    elif ":" in repo:
+        return ""
+    else:
+        repo = "docker.io/" + (repo if slash else "library/" + repo)
+    return f"{repo}:{tag}"
 
 
 def _network_name(mode: str) -> str:
