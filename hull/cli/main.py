@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-
-import click
+from typing import TYPE_CHECKING
 
 from hull import __version__
+
+if TYPE_CHECKING:
+    import click
 
 # name -> "module:attribute"; modules are imported on first use.
 COMMANDS: dict[str, str] = {
@@ -62,52 +64,13 @@ COMMANDS: dict[str, str] = {
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on demand from COMMANDS-like maps."""
+def __getattr__(name: str) -> object:
+    """``cli``, ``LazyGroup`` and ``UnknownCommand`` live in :mod:`hull.cli.app` (click)."""
+    if name in ("cli", "LazyGroup", "UnknownCommand"):
+        from hull.cli import app
 
-    def __init__(self, *args: object, lazy: dict[str, str] | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.lazy = dict(lazy or {})
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy:
-            module_name, attr = self.lazy[name].split(":")
-            import importlib
-
-            return getattr(importlib.import_module(module_name), attr)
-        return super().get_command(ctx, name)
-
-    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            path = ctx.command_path
-            raise UnknownCommand(f"{path}: '{name}' is not a {path} command.\nSee '{path} --help'")
-        return super().resolve_command(ctx, args)
-
-
-class UnknownCommand(click.UsageError):
-    """Docker's wording for an unknown subcommand."""
-
-
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
-@click.option("--root", envvar="HULL_ROOT", default=None, metavar="DIR",
-              help="Root of persistent state (default /var/lib/hull).")
-@click.option("--run-root", envvar="HULL_RUN_ROOT", default=None, metavar="DIR",
-              help="Root of runtime state (default /run/hull).")
-@click.option("--snapshotter", envvar="HULL_SNAPSHOTTER", default=None,
-              type=click.Choice(["overlay", "native"]), help="Storage backend for layers.")
-@click.option("-D", "--debug", is_flag=True, help="Show tracebacks and debug output.")
-@click.version_option(__version__, "-v", "--version", message="hull version %(version)s")
-@click.pass_context
-def cli(ctx: click.Context, root: str | None, run_root: str | None, snapshotter: str | None,
-        debug: bool) -> None:
-    """A container engine: build, ship and run images and containers like Docker."""
-    from hull.config import Settings
-
-    ctx.obj = Settings.from_env(root=root, run_root=run_root, snapshotter=snapshotter, debug=debug)
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,6 +78,15 @@ def main(argv: list[str] | None = None) -> None:
     from hull.errors import HullError
 
     args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-v"]):
+        print(f"hull version {__version__}")
+        if argv is None:
+            _leave(0)
+        sys.exit(0)
+    import click
+
+    from hull.cli.app import cli
+
     debug = "--debug" in args or "-D" in args or bool(os.environ.get("HULL_DEBUG"))
     try:
         rc = cli.main(args=args, prog_name="hull", standalone_mode=False)
@@ -178,6 +150,8 @@ def _leave(code: int) -> None:
 
 def _usage_error(e: click.UsageError) -> None:
     """Print a flag or argument error the way Docker's CLI does."""
+    from hull.cli.app import UnknownCommand
+
     if isinstance(e, UnknownCommand):
         print(f"hull: {e.message}", file=sys.stderr)
         return
