@@ -54,19 +54,26 @@ def _raw_terminal(fd: int | None) -> Iterator[None]:
 
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would drop what was typed ahead
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = True,
-           reader: proto.FrameReader | None = None) -> int:
+           reader: proto.FrameReader | None = None, detach_keys: str | None = None) -> int:
     """Pump frames until the shim reports the exit; return the container's exit code.
 
-    ``reader`` may hold frames that arrived together with the "started" report.
+    ``reader`` may hold frames that arrived together with the "started" report.  With a
+    terminal the window size follows the user's (SIGWINCH); typing the detach keys (Docker's
+    Ctrl-P Ctrl-Q by default) leaves the container running and returns 0.
     """
     stdin_fd = 0 if stdin else None
+    keys = None
+    if stdin_fd is not None and (tty or detach_keys):
+        from hull.cli.terminal import DEFAULT_DETACH_KEYS, DetachKeys, parse_detach_keys
+
+        keys = DetachKeys(parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS))
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "sock")
     if stdin_fd is not None:
@@ -84,17 +91,41 @@ def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = Tr
         for sig in PROXIED_SIGNALS:
             with contextlib.suppress(ValueError, OSError):
                 previous[sig] = signal.signal(sig, forward)
+    winch = None
+    if tty:  # the handler only wakes the loop, which sends the size between frames
+        winch = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        sel.register(winch[0], selectors.EVENT_READ, "winch")
+        with contextlib.suppress(ValueError, OSError):
+            previous[signal.SIGWINCH] = signal.signal(
+                signal.SIGWINCH, lambda _s, _f: os.write(winch[1], b"w"))
+        _send_size(sock)
     reader = reader or proto.FrameReader()
     pending = b""  # the first pass parses what the reader already holds
     try:
         with _raw_terminal(stdin_fd if tty else None):
             while True:
                 code = _handle(reader.feed(pending))
+                pending = b""
                 if code is not None:
                     return code
-                for key, _ in sel.select():
+                try:
+                    events = sel.select()
+                except InterruptedError:
+                    continue
+                for key, _ in events:
+                    if key.data == "winch":
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(key.fd, 512)
+                        _send_size(sock)
+                        continue
                     if key.data == "stdin":
                         data = os.read(stdin_fd, 65536) if stdin_fd is not None else b""
+                        if data and keys is not None:
+                            data, detach = keys.feed(data)
+                            if detach:
+                                return 0
+                            if not data:
+                                continue
                         if data:
                             sock.sendall(proto.frame(proto.STDIN, data))
                         else:
@@ -110,6 +141,18 @@ def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = Tr
                 signal.signal(sig, handler)  # type: ignore[arg-type]
         sel.close()
         sock.close()
+        if winch is not None:
+            os.close(winch[0])
+            os.close(winch[1])
+
+
+def _send_size(sock: socket.socket) -> None:
+    from hull.cli.terminal import window_size
+
+    size = window_size(1) or window_size(0)
+    if size:
+        with contextlib.suppress(OSError):
+            sock.sendall(proto.json_frame(proto.RESIZE, {"height": size[0], "width": size[1]}))
 
 
 def _handle(frames: Iterator[tuple[int, bytes]]) -> int | None:

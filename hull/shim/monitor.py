@@ -217,6 +217,8 @@ class Monitor:
                 # "wait": nothing to do now; every client gets the EXIT frame at the end
             elif kind == proto.SIGNAL:
                 self._signal(int(proto.parse_json(payload).get("signal", 0)))
+            elif kind == proto.RESIZE and self.spec["tty"]:
+                self._resize(proto.parse_json(payload))
 
     def _signal(self, signum: int) -> None:
         from hull.errors import HullError
@@ -229,6 +231,20 @@ class Monitor:
             runtime.kill(self.spec["id"], signum)
         except (HullError, OSError, ValueError):
             pass
+
+    def _resize(self, size: dict) -> None:
+        """The user's terminal changed size: so does the container's (it gets SIGWINCH)."""
+        import fcntl
+        import struct
+
+        rows, cols = int(size.get("height") or 0), int(size.get("width") or 0)
+        if not rows or not cols:
+            return
+        for fd in self.outputs:  # with a terminal, the only output is the pty master
+            try:
+                fcntl.ioctl(fd, 0x5414, struct.pack("HHHH", rows, cols, 0, 0))  # TIOCSWINSZ
+            except OSError:
+                pass
 
     def _drop(self, client: Client) -> None:
         if client in self.clients:

@@ -14,10 +14,11 @@ STDIN, STDOUT, STDERR = 0, 1, 2
 ERROR = 3      # shim -> client: {"message", "exit_code"}: the container could not start
 STARTED = 4    # shim -> client: {"pid"}: the container's process runs
 EXIT = 5       # shim -> client: {"ExitCode", "OOMKilled", "Removed"}: all done
-REQUEST = 6    # client -> shim: {"op": "attach", "stdin": bool, "logs": bool} or {"op": "wait"}
+REQUEST = 6    # client -> shim: {"op": "attach", "stdin": bool}, {"op": "wait"}, {"op": "stop"}
 SIGNAL = 7     # client -> shim: {"signal": n}: forward a signal to the container
 CLOSE_STDIN = 8  # client -> shim: the client's stdin ended
 PLAN = 9       # CLI -> pre-forked shim: {"plan": ShimPlan.spec(), "attached": bool}
+RESIZE = 10    # client -> shim: {"height": rows, "width": columns}: the user's terminal size
 
 HEADER = struct.Struct(">BxxxI")
 MAX_FRAME = 1 << 24

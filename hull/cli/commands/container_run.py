@@ -343,14 +343,20 @@ def engine_errors() -> Iterator[None]:
               " container ID.")
 @click.option("--sig-proxy", default=True, type=bool, help="Proxy received signals to the"
               " process.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a"
+              " container.")
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
-        sig_proxy: bool, **opts: Any) -> None:
+        sig_proxy: bool, detach_keys: str | None, **opts: Any) -> None:
     """Run a command in a new container."""
     from hull.shim.launch import prefork
 
+    if detach_keys:
+        from hull.cli.terminal import parse_detach_keys
+
+        parse_detach_keys(detach_keys)
     opts["detach"] = detach
     if opts["tty"] and not detach and opts["interactive"] and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY", exit_code=1)
@@ -375,4 +381,4 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     from hull.shim.client import stream
 
     ctx.exit(stream(started.sock, stdin=bool(opts["interactive"]), tty=bool(opts["tty"]),
-                    proxy_signals=sig_proxy, reader=started.reader))
+                    proxy_signals=sig_proxy, reader=started.reader, detach_keys=detach_keys))
