@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "top": "hull.cli.commands.container:top",
     "logs": "hull.cli.commands.container_logs:logs",
     "exec": "hull.cli.commands.container_exec:exec_",
+    "attach": "hull.cli.commands.container_attach:attach",
     "ps": "hull.cli.commands.container_ps:ps",
     "commit": "hull.cli.commands.container_files:commit",
     "diff": "hull.cli.commands.container_files:diff",
