@@ -2,17 +2,20 @@
 
 Every change is a whole script applied as one nftables transaction, so rules are never seen
 half-updated.  libnftables (loaded with ctypes) saves the ~15 ms of starting ``nft``; the
-binary is the fallback when the library cannot be loaded.
+binary is the fallback when the library cannot be loaded.  ctypes, shutil and subprocess are
+imported only when a script is really applied: a container start whose rules are unchanged
+only checks that the table is there.
 """
 
 from __future__ import annotations
 
-import ctypes
-import shutil
-import subprocess
 import threading
+from typing import TYPE_CHECKING
 
 from hull.errors import EngineError
+
+if TYPE_CHECKING:
+    import ctypes
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -25,6 +28,8 @@ def _library() -> ctypes.CDLL | None:
         if _loaded:
             return _lib
         _loaded = True
+        import ctypes
+
         try:
             lib = ctypes.CDLL("libnftables.so.1")
         except OSError:
@@ -45,6 +50,8 @@ def _library() -> ctypes.CDLL | None:
 
 
 def available() -> bool:
+    import shutil
+
     return _library() is not None or shutil.which("nft") is not None
 
 
@@ -69,6 +76,9 @@ def run(script: str) -> str:
 
 
 def _run_binary(script: str) -> str:
+    import shutil
+    import subprocess
+
     nft = shutil.which("nft")
     if nft is None:
         raise EngineError("nftables is not available (no libnftables, no nft binary)")

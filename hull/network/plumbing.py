@@ -174,13 +174,16 @@ class Plumbing:
             raise Conflict(f"Address already in use: {addr} on network {net.name}") from None
 
     def _allocate_ports(self, container_id: str, eps: list[Endpoint]) -> None:
-        from hull.network import ports as portmod
-
         row = self.db.query_one("SELECT data FROM containers WHERE id = ?", (container_id,))
         if row is None:
             return
         data = json.loads(row["data"])
-        wanted = portmod.wanted_bindings(data.get("HostConfig") or {}, data.get("Config") or {})
+        host_config = data.get("HostConfig") or {}
+        if not (host_config.get("PortBindings") or host_config.get("PublishAllPorts")):
+            return
+        from hull.network import ports as portmod
+
+        wanted = portmod.wanted_bindings(host_config, data.get("Config") or {})
         if not wanted:
             return
         target = next((e for e in eps if not e.network.internal and e.address), None)
