@@ -43,16 +43,48 @@ def check_with_auto_remove(policy: dict[str, Any], auto_remove: bool) -> None:
 
 def request_stop(attach_socket: str) -> None:
     """Tell a container's shim that the user stops it (best effort: it may be gone)."""
-    import socket
+    from hull.shim.client import send_request
 
-    from hull.shim import protocol as proto
-    from hull.shim.sockpath import unix_path
+    send_request(attach_socket, {"op": "stop"})
 
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2)
-            with unix_path(attach_socket) as short:
-                s.connect(short)
-            s.sendall(proto.json_frame(proto.REQUEST, {"op": "stop"}))
-    except OSError:
-        pass
+
+def update_restart_policy(service: Any, ref: str, text: str) -> None:
+    """``hull update --restart``: record the policy and tell a running shim at once."""
+    from hull.shim.client import send_request
+
+    policy = parse_restart_policy(text)
+    c = service.get(ref)
+    if c.host_config.get("AutoRemove") and policy["Name"] != "no":
+        raise InvalidArgument("Restart policy cannot be updated because AutoRemove is enabled"
+                              " for the container")
+    service.store.update(c.id, lambda r: r.host_config.update(RestartPolicy=policy))
+    send_request(service.paths(c.id).attach_socket, {
+        "op": "update", "restart_policy": policy["Name"],
+        "restart_max": policy["MaximumRetryCount"]})
+
+
+def should_restore(c: Any) -> bool:
+    """After a reboot: ``always`` containers start again, ``unless-stopped`` ones unless a
+    user stopped them (Docker's daemon start)."""
+    name = (c.host_config.get("RestartPolicy") or {}).get("Name") or "no"
+    if c.running:
+        return False
+    return name == "always" or (name == "unless-stopped" and not c.hull.get("ManuallyStopped"))
+
+
+def restore(service: Any) -> list[tuple[str, str | None]]:
+    """Start every container :func:`should_restore` picks; (name, error or None) for each."""
+    from hull.errors import HullError
+
+    results: list[tuple[str, str | None]] = []
+    for c in service.list():
+        if not should_restore(c):
+            continue
+        try:
+            started = service.start(c.id)
+            if started is not None:
+                started.sock.close()
+            results.append((c.name, None))
+        except HullError as e:
+            results.append((c.name, str(e)))
+    return results

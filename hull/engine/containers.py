@@ -201,7 +201,8 @@ class ContainerService:
         def exited(record: Container) -> None:
             if record.hull.get("ShimPid") != dead_shim:
                 return  # another process repaired it, or a new shim owns it
-            record.state.update(Status=EXITED, Running=False, Paused=False, Pid=0,
+            record.state.update(Status=EXITED, Running=False, Paused=False, Restarting=False,
+                                Pid=0,
                                 ExitCode=code, OOMKilled=oom, FinishedAt=rfc3339_nano())
             record.hull["ShimPid"] = 0
 

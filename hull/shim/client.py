@@ -44,6 +44,21 @@ def connect_attach(path: str, stdin: bool) -> socket.socket:
     return sock
 
 
+def send_request(path: str, request: dict) -> bool:
+    """Send one request (stop, update) to a shim; False if no shim listens there."""
+    from hull.shim.sockpath import unix_path
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            with unix_path(path) as short:
+                s.connect(short)
+            s.sendall(proto.json_frame(proto.REQUEST, request))
+        return True
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def _raw_terminal(fd: int | None) -> Iterator[None]:
     if fd is None or not os.isatty(fd):

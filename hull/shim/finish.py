@@ -35,7 +35,8 @@ def finish_container(spec: dict, code: int) -> dict:
     finished = rfc3339_nano()
 
     def exited(c):  # type: ignore[no-untyped-def]
-        c.state.update(Status=EXITED, Running=False, Paused=False, Pid=0, ExitCode=code,
+        c.state.update(Status=EXITED, Running=False, Paused=False, Restarting=False, Pid=0,
+                       ExitCode=code,
                        OOMKilled=oom, FinishedAt=finished)
         c.hull["ShimPid"] = 0
 

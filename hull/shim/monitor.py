@@ -211,6 +211,9 @@ class Monitor:
                 request = proto.parse_json(payload)
                 if request.get("op") == "stop":  # a user's stop ends any restart loop
                     self.stop_requested = True
+                elif request.get("op") == "update":  # hull update --restart
+                    self.spec["restart_policy"] = request.get("restart_policy", "no")
+                    self.spec["restart_max"] = int(request.get("restart_max") or 0)
                 elif request.get("op") == "attach":
                     client.output = True
                     client.stdin = bool(request.get("stdin")) and self.stdin_fd is not None
