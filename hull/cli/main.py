@@ -48,6 +48,8 @@ COMMANDS: dict[str, str] = {
     "logs": "hull.cli.commands.container_logs:logs",
     "exec": "hull.cli.commands.container_exec:exec_",
     "attach": "hull.cli.commands.container_attach:attach",
+    "update": "hull.cli.commands.container_update:update",
+    "system": "hull.cli.commands.container_system:system_group",
     "ps": "hull.cli.commands.container_ps:ps",
     "commit": "hull.cli.commands.container_files:commit",
     "diff": "hull.cli.commands.container_files:diff",
