@@ -611,7 +611,8 @@ class ContainerService:
             runtime = self.runtime(c)
             with contextlib.suppress(HullError):
                 runtime.kill(c.id, signals.SIGKILL, all=True)
-            with contextlib.suppress(HullError):
+            # the shim may have released the cgroup already (a killed container ends fast)
+            with contextlib.suppress(HullError, OSError):
                 runtime.resume(c.id)
             if not self.wait_exit(c, 30.0):
                 raise EngineError(f"container {c.short_id} did not stop after SIGKILL")
