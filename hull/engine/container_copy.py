@@ -58,10 +58,11 @@ class Source:
 class ContainerRoot:
     """A mounted container root filesystem, with paths resolved inside it."""
 
-    def __init__(self, root: str, ref: str) -> None:
+    def __init__(self, root: str, ref: str, binds: dict[str, str] | None = None) -> None:
         from hull.archive.resolve import best_opener
 
         self.ref = ref
+        self.binds = binds or {}
         self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._open_dir = best_opener()
         self._fds: list[int] = []
@@ -91,6 +92,9 @@ class ContainerRoot:
         for _ in range(_MAX_LINKS):
             if not parts:
                 return f"/proc/self/fd/{self._dir_fd((), path)}", os.fstat(self.root_fd)
+            bound = self.binds.get("/" + "/".join(parts))
+            if bound is not None and os.path.isfile(bound):
+                return bound, os.lstat(bound)
             parent = self._dir_fd(parts[:-1], path)
             name = parts[-1]
             try:
@@ -130,13 +134,22 @@ def _components(path: str) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def container_root(engine: Engine, ref: str) -> Iterator[ContainerRoot]:
-    """The container's root filesystem, mounted and (when running) frozen, for the block."""
+def container_root(engine: Engine, ref: str, with_binds: bool = False
+                   ) -> Iterator[ContainerRoot]:
+    """The container's root filesystem, mounted and (when running) frozen, for the block.
+
+    ``with_binds``: its own /etc/hosts, /etc/hostname and /etc/resolv.conf (files bind-mounted
+    over the image's) are read from where they really are, as the container sees them."""
     from hull.engine.container_rootfs import frozen, mounted_rootfs
 
     c = engine.containers.get(ref)
+    binds = {}
+    if with_binds:
+        binds = {"/etc/hosts": c.data.get("HostsPath") or "",
+                 "/etc/hostname": c.data.get("HostnamePath") or "",
+                 "/etc/resolv.conf": c.data.get("ResolvConfPath") or ""}
     with mounted_rootfs(engine, c) as root, frozen(engine, c, pause=True):
-        opened = ContainerRoot(root, ref)
+        opened = ContainerRoot(root, ref, {k: v for k, v in binds.items() if v})
         try:
             yield opened
         finally:
@@ -254,7 +267,7 @@ def copy_from_container(engine: Engine, ref: str, src: str, dest: str, *,
     """``hull cp CTR:SRC DEST`` (``dest == '-'``: a tar on ``stdout``)."""
     if not src:
         raise InvalidArgument("source path in the container is empty")
-    with container_root(engine, ref) as root:
+    with container_root(engine, ref, with_binds=True) as root:
         host, st = root.locate(src, follow)
         if st is None:
             raise root.missing(src)

@@ -255,3 +255,10 @@ def test_bad_input_gives_one_line_errors(ctr: Ctr, tmp_path: Path, args: list[st
     assert out.returncode == 1, out.stderr
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_the_containers_own_etc_files_are_copied_out(ctr: Ctr, tmp_path: Path) -> None:
+    ctr.ok("create", "--name", "c1", "--hostname", "inside", "--add-host", "db:10.1.2.3",
+           "busybox", "true")
+    assert _cat(ctr, "c1", "/etc/hostname", tmp_path) == b"inside\n"
+    assert b"10.1.2.3\tdb" in _cat(ctr, "c1", "/etc/hosts", tmp_path)
