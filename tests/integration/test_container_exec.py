@@ -1,0 +1,86 @@
+"""``hull exec``: exit codes, user, working directory, environment, stdin, detached runs,
+the container's confinement, and Docker's refusals, on both runtimes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.integration import test_container_support as support
+from tests.integration.test_container_support import Ctr
+
+ctr = support.ctr
+runtime = support.runtime
+_remove_hull_parent_cgroups = support._remove_hull_parent_cgroups
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+
+
+def _caps(text: str, field: str) -> int:
+    line = next(x for x in text.splitlines() if x.startswith(field + ":"))
+    return int(line.split()[1], 16)
+
+
+def test_exec_basics(ctr: Ctr, runtime: str) -> None:
+    ctr.ok("run", "-d", "--name", "web", "--runtime", runtime, "-e", "FROM_RUN=1",
+           "busybox", "sleep", "300")
+    assert ctr.ok("exec", "web", "echo", "hi") == "hi\n"
+    assert ctr.run("exec", "web", "sh", "-c", "exit 3").returncode == 3
+    out = ctr.run("exec", "web", "sh", "-c", "echo out; echo err >&2")
+    assert out.stdout == "out\n" and out.stderr == "err\n"
+    got = ctr.ok("exec", "-u", "1000:1000", "-w", "/tmp", "-e", "EXTRA=yes", "web", "sh", "-c",
+                 "id -u; id -g; pwd; echo $EXTRA $FROM_RUN")
+    assert got.split() == ["1000", "1000", "/tmp", "yes", "1"]
+    assert ctr.ok("exec", "-i", "web", "cat", input="piped in\n") == "piped in\n"
+    assert ctr.ok("exec", "web", "cat", input="ignored\n") == ""  # no -i: no stdin
+    pids = ctr.ok("exec", "web", "ps", "-o", "pid,args").splitlines()[1:]
+    assert pids[0].split(None, 1) == ["1", "sleep 300"] and len(pids) == 2
+    assert ctr.ok("exec", "web", "cat", "/proc/1/cgroup") == \
+        ctr.ok("exec", "web", "cat", "/proc/self/cgroup")  # same cgroup as init
+
+
+def test_exec_env_file_detach_and_missing_command(ctr: Ctr, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ctr.ok("run", "-d", "--name", "web", "busybox", "sleep", "300")
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nFROM_FILE=file\n")
+    assert ctr.ok("exec", "--env-file", str(env_file), "web", "sh", "-c",
+                  "echo $FROM_FILE") == "file\n"
+    started = time.monotonic()
+    ctr.ok("exec", "-d", "web", "sh", "-c", "sleep 1; touch /tmp/detached")
+    assert time.monotonic() - started < 1
+    ctr.wait_for(lambda: ctr.run("exec", "web", "test", "-e", "/tmp/detached").returncode == 0,
+                 what="the detached command")
+    missing = ctr.run("exec", "web", "no-such-command")
+    assert missing.returncode == 126
+    assert 'exec: "no-such-command": executable file not found in $PATH' in missing.stderr
+
+
+def test_exec_keeps_the_containers_confinement_unless_privileged(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "web", "--cap-drop", "NET_RAW", "--security-opt",
+           "no-new-privileges", "busybox", "sleep", "300")
+    init = ctr.ok("exec", "web", "cat", "/proc/1/status")
+    mine = ctr.ok("exec", "web", "cat", "/proc/self/status")
+    assert _caps(mine, "CapBnd") == _caps(init, "CapBnd")
+    assert _caps(mine, "CapEff") == _caps(init, "CapEff")
+    assert not _caps(mine, "CapEff") & (1 << 13)  # CAP_NET_RAW dropped
+    assert "NoNewPrivs:\t1" in mine and "Seccomp:\t2" in mine
+    privileged = ctr.ok("exec", "--privileged", "web", "cat", "/proc/self/status")
+    assert _caps(privileged, "CapEff") & (1 << 13) and _caps(privileged, "CapEff") & (1 << 21)
+
+
+def test_exec_into_stopped_and_paused_containers(ctr: Ctr) -> None:
+    ctr.ok("create", "--name", "idle", "busybox", "sleep", "300")
+    out = ctr.run("exec", "idle", "true")
+    cid = ctr.inspect("idle")["Id"]
+    assert out.returncode == 1 and f"Container {cid} is not running" in out.stderr
+    ctr.ok("run", "-d", "--name", "frozen", "busybox", "sleep", "300")
+    ctr.ok("pause", "frozen")
+    out = ctr.run("exec", "frozen", "true")
+    fid = ctr.inspect("frozen")["Id"]
+    assert out.returncode == 1
+    assert f"Container {fid} is paused, unpause the container before exec" in out.stderr
+    ctr.ok("unpause", "frozen")
+    missing = ctr.run("exec", "nothere", "true")
+    assert missing.returncode != 0 and "No such container" in missing.stderr
+    assert "Traceback" not in missing.stderr + out.stderr
