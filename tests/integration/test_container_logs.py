@@ -65,3 +65,95 @@ def test_a_containers_log_file_and_logs_command(ctr: Ctr) -> None:
     # a second run appends to the same log
     ctr.run("start", "-a", "talker")
     assert ctr.run("logs", "talker").stdout == "out1\nno newlineout1\nno newline"
+
+
+def _follow(ctr: Ctr, *args: str):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "hull", "logs", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ctr.env())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_follow_across_restarts_until_the_container_stops(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "again", "--restart", "on-failure:2", "busybox", "sh", "-c",
+           "sleep 0.5; echo run; echo oops >&2; exit 1")
+    follower = _follow(ctr, "-f", "again")
+    out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0
+    assert out.decode().splitlines() == ["run"] * 3 and err.decode().splitlines() == ["oops"] * 3
+    assert ctr.inspect("again")["RestartCount"] == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_follow_stops_when_the_container_is_removed(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "gone", "busybox", "sh", "-c",
+           "echo first; sleep 300")
+    follower = _follow(ctr, "-f", "--tail", "5", "gone")
+    ctr.wait_for(lambda: ctr.ok("logs", "gone") == "first\n", what="first line")
+    import time
+
+    time.sleep(0.5)
+    ctr.ok("rm", "-f", "gone")
+    out, _ = follower.communicate(timeout=20)
+    assert out == b"first\n" and follower.returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_rotation_tail_since_until_and_details(ctr: Ctr) -> None:
+    ctr.ok("run", "--name", "rot", "--log-opt", "max-size=20k", "--log-opt", "max-file=3",
+           "--log-opt", "labels=team", "-l", "team=blue", "busybox", "sh", "-c",
+           "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done")
+    cid = ctr.inspect("rot")["Id"]
+    folder = ctr.root / "containers" / cid
+    files = sorted(p.name for p in folder.iterdir() if "-json.log" in p.name)
+    assert files == [f"{cid}-json.log", f"{cid}-json.log.1", f"{cid}-json.log.2"]
+    assert all((folder / f).stat().st_size <= 20 * 1024 for f in files)
+    lines = ctr.ok("logs", "rot").splitlines()
+    numbers = [int(x.split("-")[1]) for x in lines]
+    assert numbers == list(range(numbers[0], 3000)) and len(numbers) > 500  # in order, whole
+    assert ctr.ok("logs", "--tail", "2", "rot") == "line-2998\nline-2999\n"
+    assert ctr.ok("logs", "-n", "0", "rot") == ""
+    assert ctr.ok("logs", "--since", "1h", "--tail", "1", "rot") == "line-2999\n"
+    assert ctr.ok("logs", "--until", "1h", "rot") == ""
+    assert ctr.ok("logs", "--since", "2000-01-01T00:00:00Z", "--tail", "1", "rot") == \
+        "line-2999\n"
+    assert ctr.ok("logs", "--since", "4102444800", "rot") == ""  # year 2100, Unix time
+    assert ctr.ok("logs", "--details", "--tail", "1", "rot") == "team=blue line-2999\n"
+    bad = ctr.run("logs", "--since", "yesterday-ish", "rot")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_none_driver_and_bad_log_options(ctr: Ctr) -> None:
+    ctr.ok("run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi")
+    out = ctr.run("logs", "quiet")
+    assert out.returncode == 1 and "does not support reading" in out.stderr
+    for args, message in ((["--log-driver", "syslogx"], "no log driver named"),
+                          (["--log-opt", "max-file=2"], "max-file cannot be set without"),
+                          (["--log-opt", "colour=red"], "unknown log opt"),
+                          (["--log-opt", "nonsense"], "invalid key value pair")):
+        out = ctr.run("run", *args, "busybox", "true")
+        assert out.returncode == 125 and message in out.stderr, out.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_a_fast_writer_is_neither_blocked_nor_loses_lines(ctr: Ctr) -> None:
+    """About 100 MB of 100-byte lines as fast as busybox can write them: every line arrives,
+    in order, and the writer is not slowed below ~50 MB/s by its log."""
+    import time
+
+    line = "x" * 90
+    script = (f"i=0; while [ $i -lt 200 ]; do yes {line} | head -n 5000; i=$((i+1)); done;"
+              " echo done")
+    started = time.monotonic()
+    ctr.ok("run", "--name", "fast", "busybox", "sh", "-c", script)
+    elapsed = time.monotonic() - started
+    log_path = ctr.inspect("fast")["LogPath"]
+    with open(log_path, "rb") as f:
+        count = sum(1 for _ in f)
+    assert count == 200 * 5000 + 1
+    assert ctr.ok("logs", "--tail", "1", "fast") == "done\n"
+    megabytes = 200 * 5000 * 91 / 1e6
+    assert megabytes / elapsed > 50, f"{megabytes / elapsed:.0f} MB/s"
