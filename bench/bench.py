@@ -529,6 +529,41 @@ def remove_bench_networking(env: dict[str, str]) -> None:
     remove_host_networking(env["HULL_ROOT"], env["HULL_RUN_ROOT"])
 
 
+def bench_exec_and_logs(report: Report, env: dict[str, str], docker_env: dict | None,
+                        quick: bool) -> None:
+    """``exec CTR true`` latency, and ``logs -f`` following a container that writes ~50 MB of
+    100-byte lines as fast as it can (bytes over the wall time from start to the last line).
+    Needs the busybox image that bench_containers imported."""
+    net = ["--network", "none"]
+    engines = [("hull", HULL, env)] + ([("docker", ["docker"], docker_env)] if docker_env else [])
+    exec_times: dict[str, float] = {}
+    follow_rates: dict[str, float] = {}
+    lines = 100_000 if quick else 500_000
+    script = (f"i=0; while [ $i -lt {lines // 5000} ]; do yes {'x' * 99} | head -n 5000;"
+              " i=$((i+1)); done")
+    for name, cli, e in engines:
+        assert e is not None
+        run([*cli, "run", "-d", *net, "--name", "ex", "busybox", "sleep", "300"], e)
+        run([*cli, "exec", "ex", "true"], e)  # warm
+        exec_times[name] = timed(lambda cli=cli, e=e: run([*cli, "exec", "ex", "true"], e),
+                                 10 if quick else 30)
+        run([*cli, "rm", "-f", "ex"], e)
+        started = time.perf_counter()
+        run([*cli, "run", "-d", *net, "--name", "writer", "busybox", "sh", "-c", script], e)
+        follower = subprocess.run([*cli, "logs", "-f", "writer"], env=e, check=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        if follower.stdout.count(b"\n") != lines:
+            print(f"{name}: logs -f gave {follower.stdout.count(b'\n')} of {lines} lines",
+                  file=sys.stderr)
+        follow_rates[name] = len(follower.stdout) / elapsed / 1e6
+        run([*cli, "rm", "-f", "writer"], e)
+    report.add("exec CTR true", exec_times["hull"], "s",
+               {k: v for k, v in exec_times.items() if k != "hull"})
+    report.add("logs -f of a fast writer", follow_rates["hull"], "MB/s",
+               {k: v for k, v in follow_rates.items() if k != "hull"}, higher_is_better=True)
+
+
 def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hull")], check=False,
                    stdout=subprocess.DEVNULL)
@@ -549,11 +584,13 @@ def main() -> None:
             with dockerd.private_dockerd(base / "docker") as docker_env:
                 bench_images(report, env, base, docker_env, args.quick)
                 bench_containers(report, env, base, docker_env, args.quick)
+                bench_exec_and_logs(report, env, docker_env, args.quick)
                 bench_registry(report, env, base, docker_env, args.quick)
                 bench_build(report, env, base, docker_env, args.quick)
         else:
             bench_images(report, env, base, None, args.quick)
             bench_containers(report, env, base, None, args.quick)
+            bench_exec_and_logs(report, env, None, args.quick)
             bench_registry(report, env, base, None, args.quick)
             bench_build(report, env, base, None, args.quick)
         try:
