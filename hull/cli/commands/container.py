@@ -1,5 +1,5 @@
 """Container lifecycle commands: start, stop, restart, kill, pause, unpause, wait, rm, rename,
-top, logs, and the ``container`` group (which also holds ls, inspect and prune).
+top, and the ``container`` group (which also holds ls, inspect and prune).
 
 Commands that take several containers act on each and report failures per container the
 way Docker does: the names that worked on stdout, one ``Error response from daemon:``-style
@@ -37,8 +37,11 @@ def for_each(ctx: click.Context, names: tuple[str, ...], action: Callable[[str],
 @click.argument("names", nargs=-1, required=True, metavar="CONTAINER [CONTAINER...]")
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals.")
 @click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a"
+              " container.")
 @click.pass_context
-def start(ctx: click.Context, names: tuple[str, ...], attach: bool, interactive: bool) -> None:
+def start(ctx: click.Context, names: tuple[str, ...], attach: bool, interactive: bool,
+          detach_keys: str | None) -> None:
     """Start one or more stopped containers."""
     service = engine_of(ctx).containers
     if attach or interactive:
@@ -55,7 +58,7 @@ def start(ctx: click.Context, names: tuple[str, ...], attach: bool, interactive:
         else:
             sock, reader = started.sock, started.reader
         ctx.exit(stream(sock, stdin=interactive and bool(c.config.get("OpenStdin")), tty=tty,
-                        reader=reader))
+                        reader=reader, detach_keys=detach_keys))
 
     def one(name: str) -> str:
         started = service.start(name)
@@ -176,31 +179,6 @@ def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
     titles, rows = engine_of(ctx).containers.top(container, " ".join(ps_args) or "-ef")
     lines = ["\t".join(titles)] + ["\t".join(r) for r in rows]
     click.echo(tabwrite("\n".join(lines) + "\n", minwidth=20, padding=1), nl=False)
-
-
-@click.command("logs", short_help="Fetch the logs of a container")
-@click.argument("container")
-@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
-@click.option("-n", "--tail", default="all", help="Number of lines to show from the end.")
-@click.option("--details", is_flag=True, help="Show extra details provided to logs.")
-@click.pass_context
-def logs(ctx: click.Context, container: str, timestamps: bool, tail: str, details: bool) -> None:
-    """Fetch the logs of a container."""
-    import sys
-
-    entries = engine_of(ctx).containers.logs(container)
-    if tail != "all":
-        try:
-            count = int(tail)
-        except ValueError:
-            raise click.BadParameter(f"invalid tail value {tail!r}") from None
-        entries = entries[-count:] if count > 0 else []
-    out, err = sys.stdout.buffer, sys.stderr.buffer
-    for stream, text, when in entries:
-        line = (f"{when} {text}" if timestamps else text).encode()
-        (err if stream == "stderr" else out).write(line)
-    out.flush()
-    err.flush()
 
 
 @click.command("prune", short_help="Remove all stopped containers")
