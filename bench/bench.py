@@ -553,9 +553,9 @@ def bench_exec_and_logs(report: Report, env: dict[str, str], docker_env: dict | 
         follower = subprocess.run([*cli, "logs", "-f", "writer"], env=e, check=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         elapsed = time.perf_counter() - started
-        if follower.stdout.count(b"\n") != lines:
-            print(f"{name}: logs -f gave {follower.stdout.count(b'\n')} of {lines} lines",
-                  file=sys.stderr)
+        got = follower.stdout.count(b"\n")
+        if got != lines:
+            print(f"{name}: logs -f gave {got} of {lines} lines", file=sys.stderr)
         follow_rates[name] = len(follower.stdout) / elapsed / 1e6
         run([*cli, "rm", "-f", "writer"], e)
     report.add("exec CTR true", exec_times["hull"], "s",
