@@ -56,16 +56,39 @@ class Source:
 # ---- container side ---------------------------------------------------------------------
 
 class ContainerRoot:
-    """A mounted container root filesystem, with paths resolved inside it."""
+    """A mounted container root filesystem, with paths resolved inside it.
 
-    def __init__(self, root: str, ref: str, binds: dict[str, str] | None = None) -> None:
+    ``binds`` are single files mounted over the root's, ``mounts`` the container's volumes
+    and bind mounts (Docker's MountPoint records): a path below a mount's destination is
+    looked up in the mount's source, resolved inside that directory.  Paths are matched to
+    mounts after symlinks are followed, so a link into a read-only mount is read-only too.
+    """
+
+    def __init__(self, root: str, ref: str, binds: dict[str, str] | None = None,
+                 mounts: list[dict] | None = None) -> None:
         from hull.archive.resolve import best_opener
 
         self.ref = ref
-        self.binds = binds or {}
+        self.binds = dict(binds or {})
         self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._open_dir = best_opener()
         self._fds: list[int] = []
+        self._read_only_files: set[str] = set()
+        self._mounts: list[tuple[tuple[str, ...], int, bool]] = []
+        for m in mounts or []:
+            source, dest = m.get("Source") or "", m.get("Destination") or ""
+            rw = bool(m.get("RW", True))
+            if not source or not dest:
+                continue  # tmpfs: nothing on the host to copy from or to
+            if os.path.isfile(source):
+                self.binds[dest] = source
+                if not rw:
+                    self._read_only_files.add(source)
+            elif os.path.isdir(source):
+                fd = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                self._fds.append(fd)
+                self._mounts.append((_components(dest), fd, rw))
+        self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
 
     def close(self) -> None:
         for fd in self._fds:
@@ -75,9 +98,17 @@ class ContainerRoot:
     def missing(self, path: str) -> NotFound:
         return NotFound(f"No such container:path: {self.ref}:{path}")
 
-    def _dir_fd(self, parts: tuple[str, ...], shown: str) -> int:
+    def _anchor(self, parts: tuple[str, ...]) -> tuple[int, tuple[str, ...], bool]:
+        """The directory fd a path starts from, the rest of the path, and whether it is
+        writable: the deepest mount holding the path, else the root."""
+        for dest, fd, rw in self._mounts:
+            if parts[:len(dest)] == dest:
+                return fd, parts[len(dest):], rw
+        return self.root_fd, parts, True
+
+    def _dir_fd(self, base: int, parts: tuple[str, ...], shown: str) -> int:
         try:
-            fd = self._open_dir(self.root_fd, parts)
+            fd = self._open_dir(base, parts)
         except OSError as e:
             if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
                 raise self.missing(shown) from None
@@ -88,31 +119,79 @@ class ContainerRoot:
     def locate(self, path: str, follow: bool) -> tuple[str, os.stat_result | None]:
         """The host path of ``path`` in the container and its lstat (None: missing; the
         parent directory must exist).  Parent components are resolved in the root."""
+        host, st, _ = self.locate_rw(path, follow)
+        return host, st
+
+    def locate_rw(self, path: str, follow: bool) -> tuple[str, os.stat_result | None, bool]:
+        """:meth:`locate`, and whether the place is writable (not in a read-only mount)."""
         parts = _components(path)
         for _ in range(_MAX_LINKS):
-            if not parts:
-                return f"/proc/self/fd/{self._dir_fd((), path)}", os.fstat(self.root_fd)
+            if parts:
+                parts = (*self._canonical(parts[:-1], path), parts[-1])
             bound = self.binds.get("/" + "/".join(parts))
             if bound is not None and os.path.isfile(bound):
-                return bound, os.lstat(bound)
-            parent = self._dir_fd(parts[:-1], path)
-            name = parts[-1]
+                return bound, os.lstat(bound), bound not in self._read_only_files
+            base, rest, rw = self._anchor(parts)
+            if not rest:
+                return f"/proc/self/fd/{self._dir_fd(base, (), path)}", os.fstat(base), rw
+            parent = self._dir_fd(base, rest[:-1], path)
+            name = rest[-1]
             try:
                 st = os.lstat(name, dir_fd=parent)
             except FileNotFoundError:
-                return f"/proc/self/fd/{parent}/{name}", None
+                return f"/proc/self/fd/{parent}/{name}", None, rw
             if not (follow and stat.S_ISLNK(st.st_mode)):
-                return f"/proc/self/fd/{parent}/{name}", st
+                return f"/proc/self/fd/{parent}/{name}", st, rw
             target = os.readlink(name, dir_fd=parent)
             parts = _components(target if target.startswith("/")
                                 else "/".join((*parts[:-1], target)))
         raise InvalidArgument(f"too many levels of symbolic links: {self.ref}:{path}")
 
+    def _canonical(self, parts: tuple[str, ...], shown: str) -> tuple[str, ...]:
+        """The directory ``parts`` with every symlink followed the container's way (absolute
+        targets restart at its root, ``..`` stops there), crossing into mounts as the
+        container would.  Raises "No such container:path" for a missing or non-directory."""
+        resolved: list[str] = []
+        pending = list(reversed(parts))
+        links = 0
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = (*resolved, part)
+            base, rest, _ = self._anchor(candidate)
+            if rest:
+                parent = self._dir_fd(base, rest[:-1], shown)
+                try:
+                    st = os.lstat(rest[-1], dir_fd=parent)
+                except FileNotFoundError:
+                    raise self.missing(shown) from None
+                if stat.S_ISLNK(st.st_mode):
+                    links += 1
+                    if links > _MAX_LINKS:
+                        raise InvalidArgument(f"too many levels of symbolic links: "
+                                              f"{self.ref}:{shown}")
+                    target = os.readlink(rest[-1], dir_fd=parent)
+                    if target.startswith("/"):
+                        resolved = []
+                    pending.extend(reversed(target.split("/")))
+                    continue
+                if not stat.S_ISDIR(st.st_mode):
+                    raise self.missing(shown)
+            resolved.append(part)
+        return tuple(resolved)
+
     def directory(self, path: str) -> str:
-        """The host path of an existing directory ``path`` (followed in the root)."""
-        host, st = self.locate(path, follow=True)
+        """The host path of an existing, writable directory ``path`` (followed in the root)."""
+        host, st, rw = self.locate_rw(path, follow=True)
         if st is None:
             raise self.missing(path)
+        if not rw:
+            raise Conflict("mounted volume is marked read-only")
         if not stat.S_ISDIR(st.st_mode):
             raise InvalidArgument(f'destination "{self.ref}:{path}" must be a directory')
         return self.pin(host)
@@ -149,7 +228,8 @@ def container_root(engine: Engine, ref: str, with_binds: bool = False
                  "/etc/hostname": c.data.get("HostnamePath") or "",
                  "/etc/resolv.conf": c.data.get("ResolvConfPath") or ""}
     with mounted_rootfs(engine, c) as root, frozen(engine, c, pause=True):
-        opened = ContainerRoot(root, ref, {k: v for k, v in binds.items() if v})
+        opened = ContainerRoot(root, ref, {k: v for k, v in binds.items() if v},
+                               list(c.data.get("Mounts") or []))
         try:
             yield opened
         finally:
@@ -312,7 +392,9 @@ def copy_into_container(engine: Engine, ref: str, src: str, dest: str, *,
             assert stdin is not None
             extract(stdin, root.directory(dest))
             return
-        host, dest_st = root.locate(dest, follow=True)
+        host, dest_st, writable = root.locate_rw(dest, follow=True)
+        if not writable:
+            raise Conflict("mounted volume is marked read-only")
         if dest_st is not None and stat.S_ISLNK(dest_st.st_mode):
             raise Conflict(f'destination "{ref}:{dest}" is a broken symbolic link')
         where = place(source, host, dest_st, True, dest)

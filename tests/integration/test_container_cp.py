@@ -262,3 +262,24 @@ def test_the_containers_own_etc_files_are_copied_out(ctr: Ctr, tmp_path: Path) -
            "busybox", "true")
     assert _cat(ctr, "c1", "/etc/hostname", tmp_path) == b"inside\n"
     assert b"10.1.2.3\tdb" in _cat(ctr, "c1", "/etc/hosts", tmp_path)
+
+
+def test_volumes_and_binds_are_copied_through_their_source(ctr: Ctr, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "from-host").write_text("bound\n")
+    ctr.ok("run", "-d", "--name", "web", "--network", "none", "-v", "/data",
+           "-v", f"{shared}:/bound:ro", "busybox", "sh", "-c",
+           "echo vol > /data/inside; ln -s /bound /lnk; "
+           "while [ ! -e /data/go ]; do sleep 0.1; done; cat /data/go; sleep 60")
+    ctr.wait_for(lambda: ctr.run("cp", "web:/data/inside", str(tmp_path / "v")).returncode == 0,
+                 what="the volume file")
+    assert (tmp_path / "v").read_text() == "vol\n"
+    assert _cat(ctr, "web", "/bound/from-host", tmp_path) == b"bound\n"
+    (tmp_path / "go").write_text("into the volume\n")
+    ctr.ok("cp", str(tmp_path / "go"), "web:/data/go")
+    ctr.wait_for(lambda: "into the volume" in ctr.ok("logs", "web"), what="the container")
+    for dest in ("web:/bound/new", "web:/lnk/new", "web:/bound"):
+        out = ctr.run("cp", str(tmp_path / "go"), dest)
+        assert out.returncode == 1 and "read-only" in out.stderr, (dest, out.stderr)
+    assert sorted(os.listdir(shared)) == ["from-host"]
