@@ -351,6 +351,23 @@ def delete_links(names: list[str]) -> None:
         nl.close()
 
 
+def set_links_down(names: list[str]) -> None:
+    """Switch links off by name (a missing link is fine): no traffic passes them any more,
+    at a fraction of the cost of deleting them."""
+    if not names:
+        return
+    nl = Socket()
+    try:
+        for name in names:
+            try:
+                nl.request(RTM_NEWLINK, _link(0, 0, IFF_UP) + attr(IFLA_IFNAME, _name(name)))
+            except NetlinkError as e:
+                if e.errno != ENODEV:
+                    raise EngineError(f"cannot switch off link {name}: {e.strerror}") from None
+    finally:
+        nl.close()
+
+
 def set_sysctl(path: str, value: str) -> None:
     """Write a /proc/sys value if it differs (writes are cheap; reading first avoids
     needless ones on read-only hosts)."""
