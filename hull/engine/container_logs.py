@@ -25,8 +25,12 @@ FOLLOW_POLL = 0.05
 @dataclass(frozen=True)
 class LogEntry:
     stream: str
-    text: str
+    data: bytes   # the output as the container wrote it (UTF-8)
     time: str
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
 
     @property
     def unix(self) -> float:
@@ -79,12 +83,33 @@ def log_files(path: str) -> list[str]:
     return [*reversed(rotated), path]
 
 
+_HEAD = b'{"log":"'
+_STREAM = b'","stream":"'
+_TIME = b'","time":"'
+
+
 def _parse(raw: bytes) -> LogEntry | None:
+    """One json-file line.  Lines as hull writes them whose only escape is the final newline
+    (nearly all output) are cut apart without a JSON parser; anything else goes to json."""
+    if raw.startswith(_HEAD) and raw.endswith(b'"}'):
+        mid = raw.rfind(_STREAM)
+        at = raw.find(_TIME, mid)
+        if mid > 0 and at > 0:
+            text = raw[8:mid]
+            newline = text.endswith(b"\\n")
+            if newline:
+                text = text[:-2]
+            if b"\\" not in text and b'"' not in text:
+                return LogEntry(raw[mid + 12:at].decode(), text + b"\n" if newline else text,
+                                raw[at + 10:-2].decode())
     try:
         doc = json.loads(raw)
     except ValueError:
         return None
-    return LogEntry(doc.get("stream", "stdout"), doc.get("log", ""), doc.get("time", ""))
+    if not isinstance(doc, dict):
+        return None
+    return LogEntry(doc.get("stream", "stdout"), str(doc.get("log", "")).encode(),
+                    doc.get("time", ""))
 
 
 def current_size(path: str) -> int:

@@ -140,20 +140,28 @@ def test_none_driver_and_bad_log_options(ctr: Ctr) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
 def test_a_fast_writer_is_neither_blocked_nor_loses_lines(ctr: Ctr) -> None:
-    """About 100 MB of 100-byte lines as fast as busybox can write them: every line arrives,
-    in order, and the writer is not slowed below ~50 MB/s by its log."""
+    """About 90 MB of 91-byte lines as fast as busybox can write them: every line arrives in
+    order, and the json-file log does not hold the writer back much compared with no log at
+    all (measured side by side, so a busy machine slows both)."""
     import time
 
     line = "x" * 90
     script = (f"i=0; while [ $i -lt 200 ]; do yes {line} | head -n 5000; i=$((i+1)); done;"
               " echo done")
-    started = time.monotonic()
-    ctr.ok("run", "--name", "fast", "busybox", "sh", "-c", script)
-    elapsed = time.monotonic() - started
+
+    def timed_run(*args: str) -> float:
+        started = time.monotonic()
+        ctr.ok("run", "-d", *args, "busybox", "sh", "-c", script)
+        ctr.ok("wait", args[1])
+        return time.monotonic() - started
+
+    without_log = timed_run("--name", "nolog", "--log-driver", "none")
+    with_log = timed_run("--name", "fast")
     log_path = ctr.inspect("fast")["LogPath"]
     with open(log_path, "rb") as f:
         count = sum(1 for _ in f)
     assert count == 200 * 5000 + 1
     assert ctr.ok("logs", "--tail", "1", "fast") == "done\n"
-    megabytes = 200 * 5000 * 91 / 1e6
-    assert megabytes / elapsed > 50, f"{megabytes / elapsed:.0f} MB/s"
+    lines = ctr.ok("logs", "--tail", "3", "fast").splitlines()
+    assert lines == [line, line, "done"]
+    assert with_log < without_log * 3 + 1.0, (with_log, without_log)

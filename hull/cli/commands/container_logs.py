@@ -63,7 +63,7 @@ def logs(ctx: click.Context, container: str, follow: bool, timestamps: bool, tai
                 out.flush()
                 err.flush()
                 continue
-            line = prefix + entry.text.encode()
+            line = prefix + entry.data
             if timestamps:
                 line = entry.time.encode() + b" " + line
             (err if entry.stream == "stderr" else out).write(line)
