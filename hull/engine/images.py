@@ -116,6 +116,9 @@ class ImageService:
         }
         if cfg.get("variant"):
             doc["Variant"] = cfg["variant"]
+        if cfg.get("container"):  # an image committed from a container
+            doc["Container"] = cfg["container"]
+            doc["ContainerConfig"] = cfg.get("container_config")
         return doc
 
     def _graph_driver(self, image: ImageRecord) -> dict[str, Any]:

@@ -113,3 +113,11 @@ def test_bad_input_gives_one_line_errors(ctr: Ctr, args: list[str], message: str
     assert out.returncode == 1
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert ctr.ok("images", "-q").split() == [ctr.ok("images", "-q", "busybox").strip()]
+
+
+def test_committed_image_inspect_names_its_container(ctr: Ctr) -> None:
+    ctr.ok("run", "--name", "src", "--network", "none", "busybox", "touch", "/made")
+    cid = ctr.ok("inspect", "-f", "{{.Id}}", "src").strip()
+    ctr.ok("commit", "src", "made:1")
+    assert ctr.ok("image", "inspect", "-f", "{{.Container}}", "made:1").strip() == cid
+    ctr.ok("rm", "src")
