@@ -38,6 +38,9 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signa
 @click.pass_context
 def exec_(ctx: click.Context, container: str, command: tuple[str, ...], **opts: Any) -> None:
     """Run a command in a running container."""
+    from hull.runtime.cgroups import warm_up_migration
+
+    warm_up_migration()  # the kernel's cgroup-move wait overlaps the lookups below
     from hull.cli.commands.container_run import _env_items, _read_env_file
     from hull.engine.container_exec import ExecOptions, start_exec
     from hull.errors import InvalidArgument
