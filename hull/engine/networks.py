@@ -458,6 +458,12 @@ class NetworkService:
             self._notify()
             self._write_files(c.id)
 
+    def remove_host_networking(self) -> None:
+        """Take this root's bridges and nftables table off the host.  The default bridge
+        stays between containers (like docker0); this is for removing a root or an
+        installation, with its containers stopped."""
+        self.plumbing.remove_all()
+
     # ---- ports ---------------------------------------------------------------------------
 
     def ports(self, container_id: str) -> list[tuple[str, str, int, int]]:
