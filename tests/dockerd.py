@@ -43,9 +43,24 @@ def _iptables_state() -> tuple[str, str]:
 
 def _restore_networking(state: tuple[str, str]) -> None:
     """Put iptables and ip_forward back as they were and remove the bridge and the links
-    Docker made (its chains, rules and veths)."""
+    Docker made (its chains, rules and veths).  A table that did not exist before (the
+    usual case) is emptied and its chains removed; one that did gets its saved rules back."""
     rules, forward = state
-    subprocess.run(["iptables-restore"], input=rules, text=True, check=False)
+    existed = {line[1:].strip() for line in rules.splitlines() if line.startswith("*")}
+    for table in ("filter", "nat"):
+        if table in existed:
+            continue
+        # iptables over nftables: the table goes entirely; legacy iptables: emptied
+        if subprocess.run(["nft", "delete", "table", "ip", table], check=False,
+                          capture_output=True).returncode == 0:
+            continue
+        subprocess.run(["iptables", "-t", table, "-F"], check=False, capture_output=True)
+        subprocess.run(["iptables", "-t", table, "-X"], check=False, capture_output=True)
+        if table == "filter":
+            subprocess.run(["iptables", "-P", "FORWARD", "ACCEPT"], check=False,
+                           capture_output=True)
+    if existed:
+        subprocess.run(["iptables-restore"], input=rules, text=True, check=False)
     with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
         f.write(forward)
     subprocess.run(["ip", "link", "del", BRIDGE], check=False, capture_output=True)
