@@ -306,8 +306,10 @@ class Plumbing:
             bridges = [r["bridge"] for r in self.db.query(
                 "SELECT bridge FROM networks WHERE driver = 'bridge' AND bridge != ''")]
             delete_links([b for b in bridges if os.path.exists(f"/sys/class/net/{b}")])
-            with contextlib.suppress(EngineError):
-                nftables.run(ruleset(table_name(self.root), [], []))
+            table = table_name(self.root)
+            if nftables.table_exists("ip", table):
+                with contextlib.suppress(EngineError):
+                    nftables.run(ruleset(table, [], []))
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.run_root, "network", "rules.nft"))
 
