@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hull.errors import Conflict, HullError, InvalidArgument
@@ -29,17 +28,20 @@ PR_SET_CHILD_SUBREAPER = 36
 EXIT_CANNOT_EXEC = 126  # Docker's exec reports a command it cannot run or find with 126
 
 
-@dataclass
 class ExecOptions:
-    """What ``docker exec`` lets a user change about the new process."""
+    """What ``docker exec`` lets a user change about the new process.  (A plain class: exec
+    is on the fast path, and dataclasses costs milliseconds to import.)"""
 
-    cmd: list[str]
-    tty: bool = False
-    user: str = ""
-    workdir: str = ""
-    env: list[str] = field(default_factory=list)
-    privileged: bool = False
-    console_size: tuple[int, int] | None = None
+    def __init__(self, cmd: list[str], tty: bool = False, user: str = "", workdir: str = "",
+                 env: list[str] | None = None, privileged: bool = False,
+                 console_size: tuple[int, int] | None = None) -> None:
+        self.cmd = cmd
+        self.tty = tty
+        self.user = user
+        self.workdir = workdir
+        self.env = list(env or [])
+        self.privileged = privileged
+        self.console_size = console_size
 
 
 def _running(c: Container) -> None:

@@ -84,3 +84,29 @@ def test_exec_into_stopped_and_paused_containers(ctr: Ctr) -> None:
     missing = ctr.run("exec", "nothere", "true")
     assert missing.returncode != 0 and "No such container" in missing.stderr
     assert "Traceback" not in missing.stderr + out.stderr
+
+
+def _fast(ctr: Ctr, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    """``hull exec`` through the click-free entry (exit 99: it handed over to click)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nfrom hull.cli.commands.exec_core import fast_exec\n"
+            "rc = fast_exec(sys.argv[1:])\nsys.stdout.flush()\nsys.stderr.flush()\n"
+            "os._exit(99 if rc is None else rc)")
+    return subprocess.run([sys.executable, "-c", code, *args], input=input, text=True,
+                          capture_output=True, env=ctr.env(), timeout=60)
+
+
+def test_exec_without_click_matches_the_command(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "web", "busybox", "sleep", "300")
+    out = _fast(ctr, "-u", "1000", "-w", "/tmp", "-e", "A=1", "--env=B=2", "web", "sh", "-c",
+                "id -u; pwd; echo $A$B; echo err >&2; exit 4")
+    assert (out.returncode, out.stdout, out.stderr) == (4, "1000\n/tmp\n12\n", "err\n")
+    assert _fast(ctr, "-i", "web", "cat", input="piped\n").stdout == "piped\n"
+    assert _fast(ctr, "-d", "web", "true").returncode == 0
+    missing = _fast(ctr, "nothere", "true")
+    assert missing.returncode == 1 and missing.stderr == "Error: No such container: nothere\n"
+    for args in (["--help"], ["--bogus", "web", "true"], ["web"], ["-u"]):
+        assert _fast(ctr, *args).returncode == 99  # left to click, which explains
+    assert _fast(ctr, "-it", "web", "true").stderr == "Error: the input device is not a TTY\n"

@@ -1,0 +1,246 @@
+"""``hull exec``: run a command in a running container.
+
+Without a terminal the new process gets this process's stdin (``-i``), stdout and stderr
+directly, so no byte passes through Python.  With ``-t`` this process receives the pty
+master from the runtime and relays it to the user's terminal in raw mode, keeping the
+window size in sync.
+
+:func:`fast_exec` parses a plain ``hull exec [OPTIONS] CONTAINER COMMAND...`` by hand so the
+entry point can answer it without importing click (a third of the command's time); anything
+it does not know (``--help``, a mistyped flag) is left to the click command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2)
+FLAGS = {"-i": "interactive", "--interactive": "interactive", "-t": "tty", "--tty": "tty",
+         "-d": "detach", "--detach": "detach", "--privileged": "privileged"}
+VALUES = {"-u": "user", "--user": "user", "-w": "workdir", "--workdir": "workdir",
+          "-e": "env", "--env": "env", "--env-file": "env_file",
+          "--detach-keys": "detach_keys"}
+MULTIPLE = ("env", "env_file")
+
+
+def parse_args(args: list[str]) -> tuple[dict[str, Any], str, list[str]] | None:
+    """(options, container, command) as the click command would get them; None when the
+    arguments need click (help, unknown or malformed options)."""
+    opts: dict[str, Any] = {"interactive": False, "tty": False, "detach": False,
+                            "privileged": False, "user": "", "workdir": "", "env": [],
+                            "env_file": [], "detach_keys": None}
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "-":
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if arg == "--":
+            i += 1
+            break
+        if arg in FLAGS:
+            opts[FLAGS[arg]] = True
+        elif name in VALUES and eq and name.startswith("--"):
+            _set(opts, VALUES[name], value)
+        elif arg in VALUES:
+            if i + 1 >= len(args):
+                return None
+            i += 1
+            _set(opts, VALUES[arg], args[i])
+        elif not arg.startswith("--") and len(arg) > 2 and all(f"-{c}" in FLAGS for c in arg[1:]):
+            for c in arg[1:]:  # -it, -dit
+                opts[FLAGS[f"-{c}"]] = True
+        else:
+            return None
+        i += 1
+    if len(args) - i < 2:
+        return None
+    return opts, args[i], args[i + 1:]
+
+
+def _set(opts: dict[str, Any], key: str, value: str) -> None:
+    if key in MULTIPLE:
+        opts[key].append(value)
+    else:
+        opts[key] = value
+
+
+def fast_exec(args: list[str]) -> int | None:
+    """``hull exec ARGS`` without click: the exit code, or None to use the click command."""
+    parsed = parse_args(args)
+    if parsed is None:
+        return None
+    from hull.errors import HullError
+
+    engine = None
+
+    def make_engine():  # type: ignore[no-untyped-def]
+        nonlocal engine
+        from hull.engine import Engine
+
+        engine = Engine()
+        return engine
+
+    try:
+        return run_exec(make_engine, parsed[1], parsed[2], parsed[0])
+    except HullError as e:
+        import sys
+
+        print(f"Error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def run_exec(engine: Callable[[], Any], container: str, command: list[str],
+             opts: dict[str, Any]) -> int:
+    """Run ``command`` in ``container`` as ``opts`` say; its exit code (0 when detached)."""
+    from hull.runtime.cgroups import warm_up_migration
+
+    warm_up_migration()  # the kernel's cgroup-move wait overlaps the lookups below
+    from hull.engine.container_exec import ExecOptions, start_exec
+    from hull.errors import InvalidArgument
+    from hull.runtime.base import Stdio
+
+    tty = bool(opts["tty"])
+    if tty and opts["interactive"] and not opts["detach"] and not os.isatty(0):
+        raise InvalidArgument("the input device is not a TTY", exit_code=1)
+    env: list[str] = []
+    if opts["env_file"] or opts["env"]:
+        from hull.cli.commands.container_run import _env_items, _read_env_file
+
+        for path in opts["env_file"]:
+            env += _read_env_file(path)
+        env = _env_items(env + list(opts["env"]))
+    size = None
+    if tty:
+        from hull.cli.terminal import window_size
+
+        size = window_size(1)
+    options = ExecOptions(cmd=list(command), tty=tty, user=opts["user"] or "",
+                          workdir=opts["workdir"] or "", env=env,
+                          privileged=bool(opts["privileged"]), console_size=size)
+    service = engine().containers
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        if tty and not opts["detach"]:
+            return _exec_terminal(service, container, options, null,
+                                  bool(opts["interactive"]), opts["detach_keys"])
+        stdin = 0 if opts["interactive"] else null
+        stdio = Stdio(null, null, null) if opts["detach"] else Stdio(stdin, 1, 2)
+        pid = start_exec(service, container, options, stdio)
+    finally:
+        os.close(null)
+    if opts["detach"]:
+        return 0
+    return _wait_forwarding_signals(pid)
+
+
+def _wait_forwarding_signals(pid: int) -> int:
+    """The process runs in its own session: signals sent to this CLI are passed on to it."""
+    from hull.engine.container_exec import wait_exec
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    return wait_exec(pid)
+
+
+def _exec_terminal(service: Any, container: str, options: Any, null: int, interactive: bool,
+                   detach_keys: str | None) -> int:
+    import socket
+    import tempfile
+
+    from hull.engine.container_exec import start_exec
+    from hull.runtime.base import Stdio
+
+    with tempfile.TemporaryDirectory(prefix="hull-exec-") as tmp:
+        path = os.path.join(tmp, "console.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        listener.bind(path)
+        listener.listen(1)
+        listener.settimeout(10)
+        try:
+            pid = start_exec(service, container, options, Stdio(null, null, null), path)
+            conn, _ = listener.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        finally:
+            listener.close()
+    if not fds:
+        from hull.errors import EngineError
+
+        raise EngineError("the runtime sent no terminal")
+    return relay_pty(fds[0], pid, interactive, detach_keys)
+
+
+def relay_pty(master: int, pid: int, interactive: bool, detach_keys: str | None) -> int:
+    """Copy between the user's terminal and the pty master until the process ends."""
+    import selectors
+
+    from hull.cli.terminal import (
+        DEFAULT_DETACH_KEYS,
+        DetachKeys,
+        parse_detach_keys,
+        raw_mode,
+        set_window_size,
+        window_size,
+    )
+    from hull.engine.container_exec import wait_exec
+    from hull.shim.client import _write_all
+
+    keys = DetachKeys(parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS))
+
+    def resize(_signum: int = 0, _frame: object = None) -> None:
+        size = window_size(1)
+        if size:
+            set_window_size(master, size)
+
+    signal.signal(signal.SIGWINCH, resize)
+    resize()
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ, "pty")
+    if interactive:
+        sel.register(0, selectors.EVENT_READ, "stdin")
+    detached = False
+    with raw_mode(0 if interactive else None):
+        while not detached:
+            try:
+                events = sel.select()
+            except InterruptedError:
+                continue
+            done = False
+            for key, _ in events:
+                if key.data == "stdin":
+                    data = os.read(0, 65536)
+                    if not data:
+                        sel.unregister(0)
+                        continue
+                    data, detached = keys.feed(data)
+                    if data:
+                        _write_all(master, data)
+                    continue
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    done = True
+                    break
+                _write_all(1, data)
+            if done:
+                break
+    sel.close()
+    os.close(master)
+    if detached:
+        return 0
+    return wait_exec(pid)
