@@ -298,6 +298,12 @@ class ContainerService:
     def _image(self, ref: str) -> Any:
         if not ref:
             raise InvalidArgument("no image given")
+        normalized = _plain_normalized(ref)
+        if normalized:  # a common name: found without compiling the reference grammar
+            row = self.engine.db.query_one("SELECT image_id FROM image_refs WHERE name = ?",
+                                           (normalized,))
+            if row:
+                return self.engine.images.get(str(row["image_id"]))
         try:
             return self.engine.images.get(ref)
         except NotFound:
