@@ -532,6 +532,8 @@ class ContainerService:
         sig = parse_signal(signal)
         if not c.running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        if sig in (signals.SIGKILL, parse_signal(c.config.get("StopSignal") or "SIGTERM")):
+            self._end_restarts(c)  # a fatal signal disables the restart policy (Docker)
         try:
             self.runtime(c).kill(c.id, sig)
         except Conflict:

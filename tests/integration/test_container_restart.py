@@ -133,3 +133,17 @@ def test_system_restore_after_a_reboot(ctr: Ctr) -> None:
         assert ctr.state(name)["Running"]
         assert ctr.ok("exec", name, "echo", "alive") == "alive\n"
     assert not ctr.state("none1")["Running"] and not ctr.state("stopped1")["Running"]
+
+
+def test_kill_disables_the_policy_but_a_harmless_signal_does_not(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "trap", "--restart", "always", "busybox", "sh", "-c",
+           "trap 'exit 9' USR1; while true; do sleep 0.1; done")
+    time.sleep(0.5)
+    ctr.ok("kill", "-s", "USR1", "trap")  # the process exits; the policy stays
+    ctr.wait_for(lambda: ctr.inspect("trap")["RestartCount"] == 1
+                 and ctr.state("trap")["Running"], what="a restart after SIGUSR1")
+    ctr.ok("kill", "trap")
+    ctr.wait_for(lambda: ctr.state("trap")["Status"] == "exited", what="exit after SIGKILL")
+    time.sleep(1)
+    assert ctr.inspect("trap")["RestartCount"] == 1
+    assert ctr.state("trap")["ExitCode"] == 137
