@@ -51,7 +51,7 @@ def test_four_containers_answer_on_their_own_ports(net: NetEnv) -> None:
     net.ok("rm", "-f", "app0", "app1", "app2", "app3")
     with pytest.raises(OSError):
         http_get(f"http://127.0.0.1:{base}/", timeout=1)
-    assert_clean(net)  # the last container took the bridge and the nftables table along
+    assert_clean(net)  # the last container took its veth and port rules along
 
 
 def test_port_released_on_stop_and_taken_again_on_start(net: NetEnv) -> None:
