@@ -165,3 +165,14 @@ def test_a_fast_writer_is_neither_blocked_nor_loses_lines(ctr: Ctr) -> None:
     lines = ctr.ok("logs", "--tail", "3", "fast").splitlines()
     assert lines == [line, line, "done"]
     assert with_log < without_log * 3 + 1.0, (with_log, without_log)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_follow_reads_across_rotations(ctr: Ctr) -> None:
+    ctr.ok("create", "--name", "rolling", "--log-opt", "max-size=1k", "--log-opt",
+           "max-file=2", "busybox", "sh", "-c",
+           "i=0; while [ $i -lt 150 ]; do echo n-$i; i=$((i+1)); sleep 0.01; done")
+    ctr.ok("start", "rolling")  # (following a container that is not running ends at once)
+    follower = _follow(ctr, "-f", "rolling")
+    out, _ = follower.communicate(timeout=60)
+    assert out.decode().splitlines() == [f"n-{i}" for i in range(150)]
