@@ -170,14 +170,26 @@ def follow(path: str, offset: int, keep_going: Callable[[], bool],
                     if offset and os.fstat(handle.fileno()).st_size >= offset:
                         handle.seek(offset)
                     offset = 0
-            got = False
             if handle is not None:
                 chunk = handle.read(1 << 20)
+                if not chunk:
+                    try:
+                        current = os.stat(path)
+                        rotated = current.st_ino != inode
+                        if not rotated and current.st_size < handle.tell():
+                            handle.seek(0)  # truncated in place (max-file=1): start over
+                            partial = b""
+                            continue
+                    except FileNotFoundError:
+                        rotated = True
+                    if rotated:  # what the old file got before the rename, then the new one
+                        chunk = handle.read()
+                        handle.close()
+                        handle = None
                 if chunk:
-                    got = True
                     data = partial + chunk
                     cut = data.rfind(b"\n") + 1
-                    partial = data[cut:]
+                    partial = b"" if handle is None else data[cut:]
                     for raw in data[:cut].splitlines():
                         entry = _parse(raw)
                         if entry is None:
@@ -186,23 +198,16 @@ def follow(path: str, offset: int, keep_going: Callable[[], bool],
                             return
                         yield entry
                     continue
-                try:
-                    rotated = os.stat(path).st_ino != inode
-                except FileNotFoundError:
-                    rotated = True
-                if rotated:  # the old file is complete: switch to the new one
-                    handle.close()
-                    handle = None
+                if handle is None:
                     partial = b""
                     continue
-            if not got:
-                if not keep_going():
-                    if handle is not None and handle.read(1):
-                        handle.seek(-1, os.SEEK_CUR)
-                        continue
-                    return
-                yield None
-                time.sleep(FOLLOW_POLL)
+            if not keep_going():
+                if handle is not None and handle.read(1):
+                    handle.seek(-1, os.SEEK_CUR)
+                    continue
+                return
+            yield None
+            time.sleep(FOLLOW_POLL)
     finally:
         if handle is not None:
             handle.close()
