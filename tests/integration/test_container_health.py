@@ -70,3 +70,13 @@ def test_health_flag_errors(ctr: Ctr) -> None:
     assert out.returncode == 125 and "--health-interval" in out.stderr
     out = ctr.run("run", "--no-healthcheck", "--health-cmd", "true", "busybox", "true")
     assert out.returncode == 125 and "conflicts" in out.stderr
+
+
+def test_failures_in_the_start_period_do_not_count(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "warming", "--health-cmd", "false", "--health-interval",
+           "200ms", "--health-retries", "1", "--health-start-period", "30s", "busybox",
+           "sleep", "300")
+    ctr.wait_for(lambda: len(ctr.state("warming")["Health"]["Log"]) >= 3, what="three checks")
+    health = ctr.state("warming")["Health"]
+    assert health["Status"] == "starting" and health["FailingStreak"] == 0
+    assert all(result["ExitCode"] == 1 for result in health["Log"])
