@@ -260,17 +260,29 @@ class ContainerService:
                                     _network_name(hc["NetworkMode"]): {}}},
             "Hull": {"ShimPid": 0, "ShimStart": 0},
         }
+        joined = _joined_id(hc["NetworkMode"])
+        if joined:
+            if config.get("Hostname"):
+                raise InvalidArgument("conflicting options: hostname and the network mode")
+            other = self.get(joined)
+            cfg["Hostname"] = other.config.get("Hostname") or other.id[:12]
+            data["NetworkSettings"]["Networks"] = {}
         if not cfg.get("Hostname"):
             cfg["Hostname"] = os.uname().nodename if hc["NetworkMode"] == "host" else cid[:12]
         c = Container(cid, name or "", image.id, now_ns / 1e9, data)
         self._insert(c, named=name is not None)
         try:
-            self.engine.networks.register(cid, hc, cfg, endpoint)
-            from hull.engine.container_files import write_files
+            if joined:
+                os.makedirs(paths.dir, mode=0o710, exist_ok=True)
+                files = {k: other.data.get(k) or "" for k in
+                         ("HostnamePath", "HostsPath", "ResolvConfPath")}
+            else:
+                self.engine.networks.register(cid, hc, cfg, endpoint)
+                from hull.engine.container_files import write_files
 
-            files = write_files(paths.dir, cfg["Hostname"], hc["NetworkMode"],
-                                list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or []),
-                                list(hc.get("DnsSearch") or []))
+                files = write_files(paths.dir, cfg["Hostname"], hc["NetworkMode"],
+                                    list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or []),
+                                    list(hc.get("DnsSearch") or []))
             self.engine.snapshotter.prepare(c.snapshot_key, image.top_chain_id)
             mounts = self.engine.volumes.attach(cid, mount_points, bool(hc.get("AutoRemove")))
             c = self.store.update(cid, lambda rec: rec.data.update(files, Mounts=mounts))
@@ -326,7 +338,9 @@ class ContainerService:
         if int(hc.get("CpuShares") or 0) < 0:
             raise InvalidArgument("invalid CPU shares: must be a positive number")
         mode = hc.get("NetworkMode") or "default"
-        if mode not in NETWORK_MODES:
+        if mode.startswith("container:"):
+            hc["NetworkMode"] = mode = self._joined_network_mode(mode, hc)
+        elif mode not in NETWORK_MODES:
             self.engine.networks.validate_mode(mode)
         if hc.get("PortBindings") and mode in ("none", "host"):
             raise InvalidArgument("conflicting options: port publishing and the container"
@@ -427,7 +441,10 @@ class ContainerService:
         self._ensure_files(c, paths)
         user = resolve_user(paths.rootfs, cfg.get("User") or "", list(hc.get("GroupAdd") or []))
         netns = None
-        if (hc.get("NetworkMode") or "default") != "host":
+        mode = hc.get("NetworkMode") or "default"
+        if _joined_id(mode):
+            netns = self._joined_netns(_joined_id(mode))
+        elif mode != "host":
             netns = paths.netns
             create_netns(netns)
             self.engine.networks.attach(c, netns)
@@ -444,6 +461,35 @@ class ContainerService:
                         open_stdin=bool(cfg.get("OpenStdin")),
                         stdin_once=bool(cfg.get("StdinOnce")),
                         auto_remove=bool(hc.get("AutoRemove")), **self._monitor_settings(c))
+
+    def _joined_network_mode(self, mode: str, hc: dict[str, Any]) -> str:
+        """``container:NAME`` -> ``container:<id>``, refusing flags that need a network of its own."""
+        ref = mode.split(":", 1)[1]
+        if not ref:
+            raise InvalidArgument("invalid network mode: container: needs a container name or id")
+        for key, what in (("PortBindings", "port publishing and the container type network mode"),
+                          ("Dns", "dns and the network mode"),
+                          ("ExtraHosts", "custom host-to-IP mapping and the network mode"),
+                          ("Links", "container type network can't be used with links. This would"
+                                    " result in undefined behavior")):
+            if hc.get(key):
+                raise InvalidArgument(f"conflicting options: {what}")
+        return f"container:{self.get(ref).id}"
+
+    def _joined_netns(self, other_id: str) -> str | None:
+        """The network namespace of a running container whose network this one joins."""
+        try:
+            other = self.get(other_id)
+        except NotFound:
+            raise Conflict(f"cannot join network of a non running container: {other_id}") from None
+        if not other.state.get("Running"):
+            raise Conflict(f"cannot join network of a non running container: {other.id}")
+        mode = other.host_config.get("NetworkMode") or "default"
+        if mode == "host":
+            return None
+        if _joined_id(mode):
+            return self._joined_netns(_joined_id(mode))
+        return self.paths(other.id).netns
 
     def _monitor_settings(self, c: Container) -> dict[str, Any]:
         """Log, restart and health settings the shim applies (see hull.shim.plan)."""
@@ -777,6 +823,11 @@ def _plain_normalized(name: str) -> str:
 
 def _network_name(mode: str) -> str:
     return "bridge" if mode == "default" else mode
+
+
+def _joined_id(mode: str) -> str:
+    """The container id of a ``container:<id>`` network mode, else ""."""
+    return mode.split(":", 1)[1] if mode.startswith("container:") else ""
 
 
 def parse_signal(text: str | int) -> int:
