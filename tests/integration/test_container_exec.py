@@ -110,3 +110,17 @@ def test_exec_without_click_matches_the_command(ctr: Ctr) -> None:
     for args in (["--help"], ["--bogus", "web", "true"], ["web"], ["-u"]):
         assert _fast(ctr, *args).returncode == 99  # left to click, which explains
     assert _fast(ctr, "-it", "web", "true").stderr == "Error: the input device is not a TTY\n"
+
+
+def test_exec_arguments_parsed_without_click() -> None:
+    from hull.cli.commands.exec_core import parse_args
+
+    opts, container, command = parse_args(  # type: ignore[misc]
+        ["-it", "-u", "app", "--workdir=/srv", "-e", "A=1", "--env", "B=2", "--privileged",
+         "web", "sh", "-c", "echo -e x"])
+    assert (container, command) == ("web", ["sh", "-c", "echo -e x"])
+    assert opts["interactive"] and opts["tty"] and opts["privileged"] and not opts["detach"]
+    assert (opts["user"], opts["workdir"], opts["env"]) == ("app", "/srv", ["A=1", "B=2"])
+    assert parse_args(["--", "web", "ls", "-l"])[1:] == ("web", ["ls", "-l"])  # type: ignore[index]
+    for args in (["web"], ["--help"], ["-x", "web", "ls"], ["-u"], ["-iz", "web", "ls"]):
+        assert parse_args(args) is None

@@ -147,3 +147,19 @@ def test_kill_disables_the_policy_but_a_harmless_signal_does_not(ctr: Ctr) -> No
     time.sleep(1)
     assert ctr.inspect("trap")["RestartCount"] == 1
     assert ctr.state("trap")["ExitCode"] == 137
+
+
+def test_restart_policy_grammar() -> None:
+    from hull.engine.container_restart import parse_restart_policy
+    from hull.shim.restart import next_delay, should_restart
+
+    assert parse_restart_policy(None) == {"Name": "no", "MaximumRetryCount": 0}
+    assert parse_restart_policy("on-failure:5") == {"Name": "on-failure",
+                                                    "MaximumRetryCount": 5}
+    spec = {"restart_policy": "on-failure", "restart_max": 2, "restart_count": 1}
+    assert should_restart(spec, 1, False) and not should_restart(spec, 0, False)
+    assert not should_restart({**spec, "restart_count": 2}, 1, False)
+    assert not should_restart({"restart_policy": "always"}, 0, True)  # a user stopped it
+    delays = [next_delay(spec, 1.0) for _ in range(12)]
+    assert delays[:4] == [0.1, 0.2, 0.4, 0.8] and delays[-1] == 60.0
+    assert next_delay(spec, 15.0) == 0.1  # a run of 10 s or more resets the back-off
