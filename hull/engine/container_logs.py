@@ -113,11 +113,19 @@ def _parse(raw: bytes) -> LogEntry | None:
 
 
 def current_size(path: str) -> int:
-    """Where following starts: the current file's size before the first read."""
+    """Where following starts: the end of the last complete entry in the current file now.
+
+    The shim may be in the middle of a write, so the size can end inside an entry; that
+    entry is left for following (or for the next read) rather than cut in two."""
     try:
-        return os.stat(path).st_size
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            start = max(size - (1 << 20), 0)
+            f.seek(start)
+            tail = f.read(size - start)
     except FileNotFoundError:
         return 0
+    return start + tail.rfind(b"\n") + 1
 
 
 def read_entries(path: str, limit: int | None = None) -> Iterator[LogEntry]:
