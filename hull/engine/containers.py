@@ -657,7 +657,8 @@ class ContainerService:
         c = self.get(ref)
         if c.running:
             if not force:
-                what = "paused" if c.state.get("Paused") else "running"
+                what = "paused" if c.state.get("Paused") else \
+                    "restarting" if c.state.get("Restarting") else "running"
                 action = "Unpause and then stop" if what == "paused" else "Stop"
                 raise Conflict(f"You cannot remove a {what} container {c.id}. {action} the"
                                " container before attempting removal or force remove")

@@ -163,3 +163,16 @@ def test_restart_policy_grammar() -> None:
     delays = [next_delay(spec, 1.0) for _ in range(12)]
     assert delays[:4] == [0.1, 0.2, 0.4, 0.8] and delays[-1] == 60.0
     assert next_delay(spec, 15.0) == 0.1  # a run of 10 s or more resets the back-off
+
+
+def test_a_restarting_container_is_named_so_by_rm_and_ps(ctr: Ctr) -> None:
+    ctr.ok("run", "-d", "--name", "bouncy", "--restart", "always", "busybox", "false")
+    ctr.wait_for(lambda: ctr.inspect("bouncy")["RestartCount"] >= 6, timeout=30,
+                 what="a long back-off")
+    ctr.wait_for(lambda: ctr.state("bouncy")["Restarting"], what="the back-off")
+    out = ctr.run("rm", "bouncy")
+    assert out.returncode == 1 and "You cannot remove a restarting container" in out.stderr
+    status = ctr.ok("ps", "--filter", "name=bouncy", "--format", "{{.Status}}")
+    assert status.startswith("Restarting (1)")
+    ctr.ok("rm", "-f", "bouncy")
+    assert ctr.all_ids() == []
