@@ -87,6 +87,14 @@ def main(argv: list[str] | None = None) -> None:
         if argv is None:
             _leave(0)
         sys.exit(0)
+    if args[:1] == ["exec"]:  # the hot path of `hull exec CTR CMD`, parsed without click
+        from hull.cli.commands.exec_core import fast_exec
+
+        rc = fast_exec(args[1:])
+        if rc is not None:
+            if argv is None:
+                _leave(rc)
+            sys.exit(rc)
     import click
 
     from hull.cli.app import cli

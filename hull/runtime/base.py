@@ -7,32 +7,45 @@ subreaper, so the container's init ends up as a process it can waitpid() for.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 from hull.errors import InvalidArgument
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 # OCI state "status" values
 CREATING, CREATED, RUNNING, STOPPED, PAUSED = "creating", "created", "running", "stopped", "paused"
 
 
-@dataclass
 class Stdio:
-    """File descriptors for the container process's 0/1/2; None inherits the caller's."""
+    """File descriptors for the container process's 0/1/2; None inherits the caller's.
 
-    stdin: int | None = None
-    stdout: int | None = None
-    stderr: int | None = None
+    A plain class: this module is on the exec and run paths, where importing the
+    dataclass machinery costs milliseconds.
+    """
+
+    __slots__ = ("stderr", "stdin", "stdout")
+
+    def __init__(self, stdin: int | None = None, stdout: int | None = None,
+                 stderr: int | None = None) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
 
     def fds(self) -> tuple[int | None, int | None, int | None]:
         return (self.stdin, self.stdout, self.stderr)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Stdio) and self.fds() == other.fds()
+
+    def __repr__(self) -> str:
+        return f"Stdio(stdin={self.stdin}, stdout={self.stdout}, stderr={self.stderr})"
+
 
 def check_id(container_id: str) -> str:
-    if not _ID.match(container_id or ""):
+    """Container ids as runc accepts them: ``[A-Za-z0-9][A-Za-z0-9_.-]{0,127}``."""
+    cid = container_id or ""
+    if not (0 < len(cid) <= 128 and cid[0] not in "_.-" and set(cid) <= _ID_CHARS):
         raise InvalidArgument(f"invalid container id {container_id!r}")
     return container_id
 
