@@ -53,7 +53,7 @@ def secure_join(root: str, unsafe: str) -> str:
         candidate = os.path.join(root, *resolved, part)
         try:
             st = os.lstat(candidate)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             resolved.append(part)
             continue
         if stat.S_ISLNK(st.st_mode):

@@ -116,7 +116,7 @@ def test_load_refuses_layer_that_does_not_match_its_digest(hull: HullEnv, busybo
     bad = tmp_path / "bad.tar"
     _rewrite_archive(archive, bad, swap_layer)
     err = one_line_error(hull.run("load", "-i", str(bad)))
-    assert "digest" in err and "does not match" in err or "mismatch" in err
+    assert ("digest" in err and "does not match" in err) or "mismatch" in err
     assert store_state(hull) == before
 
 
