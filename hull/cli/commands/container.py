@@ -13,7 +13,7 @@ from collections.abc import Callable
 import click
 
 from hull.cli.context import engine_of
-from hull.cli.main import LazyGroup
+from hull.cli.main import CONTAINER_COMMANDS, LazyGroup
 from hull.errors import HullError
 
 
@@ -218,36 +218,15 @@ def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str, size: bool) ->
     print_inspect(ctx, names, fmt, lambda n: service.inspect(n, size=size), "container")
 
 
-CONTAINER_COMMANDS = {
+GROUP_COMMANDS = {
+    **CONTAINER_COMMANDS,
     "ls": "hull.cli.commands.container_ps:ps",
     "list": "hull.cli.commands.container_ps:ps",
-    "ps": "hull.cli.commands.container_ps:ps",
-    "run": "hull.cli.commands.container_run:run",
-    "create": "hull.cli.commands.container_run:create",
-    "start": "hull.cli.commands.container:start",
-    "stop": "hull.cli.commands.container:stop",
-    "restart": "hull.cli.commands.container:restart",
-    "kill": "hull.cli.commands.container:kill",
-    "pause": "hull.cli.commands.container:pause",
-    "unpause": "hull.cli.commands.container:unpause",
-    "wait": "hull.cli.commands.container:wait",
-    "rm": "hull.cli.commands.container:rm",
-    "rename": "hull.cli.commands.container:rename",
-    "top": "hull.cli.commands.container:top",
-    "logs": "hull.cli.commands.container_logs:logs",
-    "exec": "hull.cli.commands.container_exec:exec_",
-    "attach": "hull.cli.commands.container_attach:attach",
-    "update": "hull.cli.commands.container_update:update",
     "prune": "hull.cli.commands.container:prune",
     "inspect": "hull.cli.commands.container:inspect",
-    "commit": "hull.cli.commands.container_files:commit",
-    "diff": "hull.cli.commands.container_files:diff",
-    "cp": "hull.cli.commands.container_files:cp",
-    "export": "hull.cli.commands.container_files:export",
-    "stats": "hull.cli.commands.container_stats:stats",
 }
 
 
-@click.group("container", cls=LazyGroup, lazy=CONTAINER_COMMANDS, short_help="Manage containers")
+@click.group("container", cls=LazyGroup, lazy=GROUP_COMMANDS, short_help="Manage containers")
 def container_group() -> None:
     """Manage containers."""

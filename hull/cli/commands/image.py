@@ -72,17 +72,10 @@ def images(ctx: click.Context, repository: str | None, show_all: bool, digests: 
             "VirtualSize": human_size(image.size), "SharedSize": "N/A", "UniqueSize": "N/A",
             "Containers": "N/A",
         })
-    if quiet:
-        for row in rows:
-            click.echo(row["ID"])
-        return
-    from hull.cli.formatting import render_list
-
     default = ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
                if digests else
                "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}")
-    out = render_list(fmt, rows, IMAGE_HEADERS, default)
-    click.echo(out, nl=False)
+    _print_rows(rows, quiet, fmt, IMAGE_HEADERS, default)
 
 
 @click.command("history", short_help="Show the history of an image")
@@ -114,17 +107,22 @@ def history(ctx: click.Context, image: str, fmt: str, human: bool, no_trunc: boo
             "Size": human_size(entry["Size"]) if human else str(entry["Size"]),
             "Comment": entry["Comment"],
         })
+    default = ("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+               if human else
+               "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
+    _print_rows(rows, quiet, fmt, HISTORY_HEADERS, default)
+
+
+def _print_rows(rows: list[dict[str, str]], quiet: bool, fmt: str, headers: dict[str, str],
+                default: str) -> None:
+    """IDs only with ``-q``, else the ``--format`` rendering (the default table without one)."""
     if quiet:
         for row in rows:
             click.echo(row["ID"])
         return
     from hull.cli.formatting import render_list
 
-    default = ("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-               if human else
-               "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
-    out = render_list(fmt, rows, HISTORY_HEADERS, default)
-    click.echo(out, nl=False)
+    click.echo(render_list(fmt, rows, headers, default), nl=False)
 
 
 @click.command("tag", short_help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
