@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import HullEnv
 from tests.integration.test_registry_client_support import (
@@ -22,22 +19,7 @@ from tests.integration.test_registry_server_support import (
     OCI_LAYER_GZIP,
     OCI_MANIFEST,
     RegistryProcess,
-    running_registry,
 )
-
-
-@pytest.fixture(autouse=True)
-def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Credentials and settings of this test only (never the real ~/.docker)."""
-    monkeypatch.setenv("HULL_CONFIG", str(tmp_path / "hull-config.json"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    return tmp_path / "hull-config.json"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryProcess]:
-    with running_registry(tmp_path / "registry") as server:
-        yield server
 
 
 def other_root(hull: HullEnv, name: str) -> HullEnv:

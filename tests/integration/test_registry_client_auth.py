@@ -27,13 +27,6 @@ from tests.integration.test_registry_server_support import (
 USERS = {"alice": "s3cret-pw"}
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HULL_CONFIG", str(tmp_path / "hull-config.json"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    return tmp_path / "hull-config.json"
-
-
 @pytest.fixture
 def secured(tmp_path: Path) -> Iterator[RegistryProcess]:
     htpasswd = write_htpasswd(tmp_path / "htpasswd", USERS)

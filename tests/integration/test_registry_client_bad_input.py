@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,6 @@ from tests.integration.test_registry_client_support import (
     manifest_get,
 )
 from tests.integration.test_registry_server_support import RegistryProcess, running_registry
-
-
-@pytest.fixture(autouse=True)
-def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HULL_CONFIG", str(tmp_path / "hull-config.json"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryProcess]:
-    with running_registry(tmp_path / "registry") as server:
-        yield server
 
 
 @pytest.fixture

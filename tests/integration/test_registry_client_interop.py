@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,9 @@ from tests.integration.test_registry_server_support import (
     Distribution,
     RegistryProcess,
     make_oci_layout,
-    running_registry,
     skopeo,
     write_htpasswd,
 )
-
-
-@pytest.fixture(autouse=True)
-def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HULL_CONFIG", str(tmp_path / "hull-config.json"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryProcess]:
-    with running_registry(tmp_path / "registry") as server:
-        yield server
 
 
 def fresh_env(hull: HullEnv) -> HullEnv:
