@@ -177,39 +177,32 @@ class FromInstruction(Instruction):
 
 
 @dataclass
-class EnvInstruction(Instruction):
-    KEYWORD = "ENV"
+class _PairsInstruction(Instruction):
+    """ENV and LABEL: ``key=value`` pairs, expanded word by word, shown as written."""
+
     EXPANDS = True
 
     pairs: list[KeyValue] = field(default_factory=list)
 
-    def expand(self, expander: Expander) -> EnvInstruction:
+    def expand(self, expander: Expander) -> _PairsInstruction:
         pairs = [KeyValue(expander.word(p.key), expander.word(p.value), p.legacy)
                  for p in self.pairs]
         return dataclasses.replace(self, pairs=pairs)
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
-        text = " ".join(["ENV", *(str(p) for p in self.pairs)])
+        text = " ".join([self.KEYWORD, *(str(p) for p in self.pairs)])
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
 @dataclass
-class LabelInstruction(Instruction):
+class EnvInstruction(_PairsInstruction):
+    KEYWORD = "ENV"
+
+
+@dataclass
+class LabelInstruction(_PairsInstruction):
     KEYWORD = "LABEL"
-    EXPANDS = True
-
-    pairs: list[KeyValue] = field(default_factory=list)
-
-    def expand(self, expander: Expander) -> LabelInstruction:
-        pairs = [KeyValue(expander.word(p.key), expander.word(p.value), p.legacy)
-                 for p in self.pairs]
-        return dataclasses.replace(self, pairs=pairs)
-
-    def history_text(self, style: HistoryStyle = "buildkit",
-                     context: HistoryContext | None = None) -> str | None:
-        text = " ".join(["LABEL", *(str(p) for p in self.pairs)])
-        return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
 @dataclass
