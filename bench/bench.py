@@ -12,6 +12,7 @@ here. These are measurements, not tests: nothing fails on a slow number.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import shutil
@@ -529,8 +530,8 @@ def remove_bench_networking(env: dict[str, str]) -> None:
     remove_host_networking(env["HULL_ROOT"], env["HULL_RUN_ROOT"])
 
 
-def bench_exec_and_logs(report: Report, env: dict[str, str], docker_env: dict | None,
-                        quick: bool) -> None:
+def bench_exec_and_logs(report: Report, env: dict[str, str], base: Path,
+                        docker_env: dict | None, quick: bool) -> None:
     """``exec CTR true`` latency, and ``logs -f`` following a container that writes ~50 MB of
     100-byte lines as fast as it can (bytes over the wall time from start to the last line).
     Needs the busybox image that bench_containers imported."""
@@ -570,6 +571,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     parser.add_argument("--no-docker", action="store_true", help="skip Docker comparisons")
+    parser.add_argument("--only", default="", help="comma-separated sections to run: images,"
+                        " containers, exec_and_logs, registry, build, network (default: all)")
     args = parser.parse_args()
     report = Report()
     with tempfile.TemporaryDirectory(prefix="hull-bench-") as tmp:
@@ -580,19 +583,21 @@ def main() -> None:
         bench_startup(report, env, args.quick, count)
         from tests import dockerd
 
-        if not args.no_docker and dockerd.available():
-            with dockerd.private_dockerd(base / "docker") as docker_env:
-                bench_images(report, env, base, docker_env, args.quick)
-                bench_containers(report, env, base, docker_env, args.quick)
-                bench_exec_and_logs(report, env, docker_env, args.quick)
-                bench_registry(report, env, base, docker_env, args.quick)
-                bench_build(report, env, base, docker_env, args.quick)
-        else:
-            bench_images(report, env, base, None, args.quick)
-            bench_containers(report, env, base, None, args.quick)
-            bench_exec_and_logs(report, env, None, args.quick)
-            bench_registry(report, env, base, None, args.quick)
-            bench_build(report, env, base, None, args.quick)
+        sections = [bench_images, bench_containers, bench_exec_and_logs, bench_registry,
+                    bench_build]
+        wanted = set(args.only.split(",")) if args.only else None
+        if wanted is not None:
+            sections = [s for s in sections if s.__name__.removeprefix("bench_") in wanted]
+            if "exec_and_logs" in wanted and bench_containers not in sections:
+                sections.insert(0, bench_containers)  # it imports the busybox image
+        with contextlib.ExitStack() as stack:
+            docker_env = None
+            if not args.no_docker and dockerd.available():
+                docker_env = stack.enter_context(dockerd.private_dockerd(base / "docker"))
+            for section in sections:
+                section(report, env, base, docker_env, args.quick)
+        if wanted is not None and "network" not in wanted:
+            return
         try:
             bench_default_network(report, env, base,
                                   not args.no_docker and dockerd.available(), args.quick)
