@@ -69,6 +69,13 @@ COMMANDS: dict[str, str] = {
     "builder": "hull.cli.commands.build:builder_group",
 }
 
+# Commands answered without click for ordinary command lines (see hull.cli.fastparse).
+FAST_PATHS: dict[str, str] = {
+    "exec": "hull.cli.commands.exec_core:fast_exec",
+    "run": "hull.cli.commands.run_core:fast_run",
+    "create": "hull.cli.commands.run_core:fast_create",
+}
+
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
 
 
@@ -92,31 +99,11 @@ def main(argv: list[str] | None = None) -> None:
         if argv is None:
             _leave(0)
         sys.exit(0)
-    if args[:1] == ["exec"]:  # the hot path of `hull exec CTR CMD`, parsed without click
-        from hull.cli.commands.exec_core import fast_exec
-
-        rc = fast_exec(args[1:])
-        if rc is not None:
-            if argv is None:
-                _leave(rc)
-            sys.exit(rc)
-    import click
-
-    from hull.cli.app import cli
-
     debug = "--debug" in args or "-D" in args or bool(os.environ.get("HULL_DEBUG"))
     try:
-        rc = cli.main(args=args, prog_name="hull", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        rc = e.exit_code
-    except click.exceptions.Abort:
-        rc = 130
-    except click.UsageError as e:
-        _usage_error(e)
-        rc = 125
-    except click.ClickException as e:
-        print(f"Error: {e.format_message()}", file=sys.stderr)
-        rc = 125
+        rc = _run_fast(args)
+        if rc is None:
+            rc = _run_click(args)
     except HullError as e:
         if debug:
             import traceback
@@ -139,6 +126,39 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:
         _leave(code)
     sys.exit(code)
+
+
+def _run_fast(args: list[str]) -> int | None:
+    """The hot commands (``exec``, ``run``, ``create``) parsed without click, when they can be:
+    the exit code, or None for the click application."""
+    target = FAST_PATHS.get(args[0]) if args else None
+    if target is None:
+        return None
+    import importlib
+
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)(args[1:])
+
+
+def _run_click(args: list[str]) -> int:
+    """The click application; click's own errors become Docker's messages and codes."""
+    import click
+
+    from hull.cli.app import cli
+
+    try:
+        rc = cli.main(args=args, prog_name="hull", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        rc = e.exit_code
+    except click.exceptions.Abort:
+        rc = 130
+    except click.UsageError as e:
+        _usage_error(e)
+        rc = 125
+    except click.ClickException as e:
+        print(f"Error: {e.format_message()}", file=sys.stderr)
+        rc = 125
+    return rc if isinstance(rc, int) else 0
 
 
 def _fewer_collections() -> None:

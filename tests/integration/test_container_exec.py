@@ -92,8 +92,11 @@ def _fast(ctr: Ctr, *args: str, input: str | None = None):  # type: ignore[no-un
     import sys
 
     code = ("import os, sys\nfrom hull.cli.commands.exec_core import fast_exec\n"
-            "rc = fast_exec(sys.argv[1:])\nsys.stdout.flush()\nsys.stderr.flush()\n"
-            "os._exit(99 if rc is None else rc)")
+            "from hull.errors import HullError\n"
+            "try:\n    rc = fast_exec(sys.argv[1:])\n"
+            "except HullError as e:\n    print(f'Error: {e}', file=sys.stderr)\n"
+            "    rc = e.exit_code\n"
+            "sys.stdout.flush()\nsys.stderr.flush()\nos._exit(99 if rc is None else rc)")
     return subprocess.run([sys.executable, "-c", code, *args], input=input, text=True,
                           capture_output=True, env=ctr.env(), timeout=60)
 
@@ -120,7 +123,7 @@ def test_exec_arguments_parsed_without_click() -> None:
          "web", "sh", "-c", "echo -e x"])
     assert (container, command) == ("web", ["sh", "-c", "echo -e x"])
     assert opts["interactive"] and opts["tty"] and opts["privileged"] and not opts["detach"]
-    assert (opts["user"], opts["workdir"], opts["env"]) == ("app", "/srv", ["A=1", "B=2"])
+    assert (opts["user"], opts["workdir"], opts["env"]) == ("app", "/srv", ("A=1", "B=2"))
     assert parse_args(["--", "web", "ls", "-l"])[1:] == ("web", ["ls", "-l"])  # type: ignore[index]
     for args in (["web"], ["--help"], ["-x", "web", "ls"], ["-u"], ["-iz", "web", "ls"]):
         assert parse_args(args) is None

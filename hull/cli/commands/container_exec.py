@@ -8,20 +8,13 @@ from typing import Any
 import click
 
 from hull.cli.context import engine_of
+from hull.cli.fastparse import click_options
+from hull.cli.run_options import EXEC_OPTIONS
 
 
 @click.command("exec", context_settings={"allow_interspersed_args": False},
                short_help="Run a command in a running container")
-@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached.")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
-@click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the"
-              " background.")
-@click.option("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>]).")
-@click.option("-w", "--workdir", default="", help="Working directory inside the container.")
-@click.option("-e", "--env", multiple=True, help="Set environment variables.")
-@click.option("--env-file", multiple=True, help="Read in a file of environment variables.")
-@click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
-@click.option("--detach-keys", default=None, help="Override the key sequence for detaching.")
+@click_options(EXEC_OPTIONS)
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context

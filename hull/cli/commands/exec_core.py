@@ -5,9 +5,10 @@ directly, so no byte passes through Python.  With ``-t`` this process receives t
 master from the runtime and relays it to the user's terminal in raw mode, keeping the
 window size in sync.
 
-:func:`fast_exec` parses a plain ``hull exec [OPTIONS] CONTAINER COMMAND...`` by hand so the
-entry point can answer it without importing click (a third of the command's time); anything
-it does not know (``--help``, a mistyped flag) is left to the click command.
+`fast_exec` parses a plain ``hull exec [OPTIONS] CONTAINER COMMAND...`` with the flag table of
+:mod:`hull.cli.run_options` so the entry point can answer it without importing click (a third
+of the command's time); anything it does not know (``--help``, a mistyped flag) is left to
+the click command.
 """
 
 from __future__ import annotations
@@ -20,52 +21,19 @@ from typing import Any
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
-FLAGS = {"-i": "interactive", "--interactive": "interactive", "-t": "tty", "--tty": "tty",
-         "-d": "detach", "--detach": "detach", "--privileged": "privileged"}
-VALUES = {"-u": "user", "--user": "user", "-w": "workdir", "--workdir": "workdir",
-          "-e": "env", "--env": "env", "--env-file": "env_file",
-          "--detach-keys": "detach_keys"}
-MULTIPLE = ("env", "env_file")
 
 
 def parse_args(args: list[str]) -> tuple[dict[str, Any], str, list[str]] | None:
     """(options, container, command) as the click command would get them; None when the
     arguments need click (help, unknown or malformed options)."""
-    opts: dict[str, Any] = {"interactive": False, "tty": False, "detach": False,
-                            "privileged": False, "user": "", "workdir": "", "env": [],
-                            "env_file": [], "detach_keys": None}
-    i = 0
-    while i < len(args) and args[i].startswith("-") and args[i] != "-":
-        arg = args[i]
-        name, eq, value = arg.partition("=")
-        if arg == "--":
-            i += 1
-            break
-        if arg in FLAGS:
-            opts[FLAGS[arg]] = True
-        elif name in VALUES and eq and name.startswith("--"):
-            _set(opts, VALUES[name], value)
-        elif arg in VALUES:
-            if i + 1 >= len(args):
-                return None
-            i += 1
-            _set(opts, VALUES[arg], args[i])
-        elif not arg.startswith("--") and len(arg) > 2 and all(f"-{c}" in FLAGS for c in arg[1:]):
-            for c in arg[1:]:  # -it, -dit
-                opts[FLAGS[f"-{c}"]] = True
-        else:
-            return None
-        i += 1
-    if len(args) - i < 2:
+    from hull.cli import fastparse
+    from hull.cli.run_options import EXEC_OPTIONS
+
+    parsed = fastparse.parse(args, EXEC_OPTIONS)
+    if parsed is None or len(parsed[1]) < 2:
         return None
-    return opts, args[i], args[i + 1:]
-
-
-def _set(opts: dict[str, Any], key: str, value: str) -> None:
-    if key in MULTIPLE:
-        opts[key].append(value)
-    else:
-        opts[key] = value
+    opts, positionals = parsed
+    return opts, positionals[0], positionals[1:]
 
 
 def fast_exec(args: list[str]) -> int | None:
@@ -73,8 +41,6 @@ def fast_exec(args: list[str]) -> int | None:
     parsed = parse_args(args)
     if parsed is None:
         return None
-    from hull.errors import HullError
-
     engine = None
 
     def make_engine():  # type: ignore[no-untyped-def]
@@ -86,13 +52,6 @@ def fast_exec(args: list[str]) -> int | None:
 
     try:
         return run_exec(make_engine, parsed[1], parsed[2], parsed[0])
-    except HullError as e:
-        import sys
-
-        print(f"Error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        return 130
     finally:
         if engine is not None:
             engine.close()
@@ -113,11 +72,11 @@ def run_exec(engine: Callable[[], Any], container: str, command: list[str],
         raise InvalidArgument("the input device is not a TTY", exit_code=1)
     env: list[str] = []
     if opts["env_file"] or opts["env"]:
-        from hull.cli.commands.container_run import _env_items, _read_env_file
+        from hull.cli.commands.run_core import env_items, read_env_file
 
         for path in opts["env_file"]:
-            env += _read_env_file(path)
-        env = _env_items(env + list(opts["env"]))
+            env += read_env_file(path)
+        env = env_items(env + list(opts["env"]))
     size = None
     if tty:
         from hull.cli.terminal import window_size
