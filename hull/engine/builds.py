@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 from hull.errors import InvalidArgument, NotFound
+from hull.record import field, record
 
 if TYPE_CHECKING:
     from hull.build.progress import Progress
@@ -20,7 +20,7 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 
 
-@dataclass
+@record
 class BuildRequest:
     """Everything ``hull build`` was asked for, in engine terms."""
 
@@ -44,7 +44,7 @@ class BuildRequest:
                 "secrets": sorted(self.secrets), "platform": self.platform}
 
 
-@dataclass
+@record
 class PruneResult:
     entries: int
     reclaimed: int

@@ -30,10 +30,10 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from hull.errors import Conflict, InvalidArgument, NotFound
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.engine import Engine
@@ -42,7 +42,7 @@ _MAX_LINKS = 40
 Owner = tuple[int, int] | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """A resolved source: ``path`` to read on the host, its lstat, the name it is copied
     under, and whether only a directory's contents are wanted (``dir/.``)."""
@@ -302,7 +302,7 @@ def _piped(produce: Callable[[BinaryIO], None], consume: Callable[[BinaryIO], No
 
 # ---- placing a source at a destination --------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     """Where the tar goes: the directory to unpack into and the top name of its entries."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.engine import Engine
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 MOUNT_POINT_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WritableLayer:
     """Where a container's changes are: ``upper``, and what lies below it."""
 

@@ -13,16 +13,16 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from hull.errors import InvalidArgument
+from hull.record import record
 
 DRIVERS = ("json-file", "none")
 FOLLOW_POLL = 0.05
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogEntry:
     stream: str
     data: bytes   # the output as the container wrote it (UTF-8)

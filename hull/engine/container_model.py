@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from hull.record import field, record
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -55,7 +56,7 @@ def fresh_state() -> dict[str, Any]:
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
 
 
-@dataclass
+@record
 class Container:
     """One container as stored; ``data`` is the inspect-shaped document."""
 

@@ -9,10 +9,11 @@ runtime's own state.  Everything under run_root is rebuilt on each start.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from hull.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerPaths:
     root: str
     run_root: str

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.engine import Engine
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from hull.runtime.cgroups import Cgroup
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sample:
     """One reading of a container's counters (zeros for a container that is not running)."""
 
@@ -40,7 +41,7 @@ class Sample:
     block_write: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Usage:
     """What ``hull stats`` shows for a container, from two samples."""
 

@@ -10,9 +10,9 @@ the user.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from hull.errors import HullError
+from hull.record import record
 
 
 class UserNotFound(HullError):
@@ -21,7 +21,7 @@ class UserNotFound(HullError):
     exit_code = 125
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExecUser:
     uid: int
     gid: int

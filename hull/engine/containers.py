@@ -13,7 +13,6 @@ import json
 import os
 import signal as signals
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hull.engine.container_model import (
@@ -28,6 +27,7 @@ from hull.engine.container_model import (
 from hull.engine.container_paths import ContainerPaths
 from hull.engine.container_store import ContainerStore
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument, NotFound
+from hull.record import record
 
 if TYPE_CHECKING:
     import socket
@@ -44,7 +44,7 @@ EXIT_LOST = 255  # the shim vanished and nothing was left running (Docker's valu
 EXIT_KILLED = 128 + 9
 
 
-@dataclass
+@record
 class Started:
     """A container whose shim reported a running process; ``sock`` streams an attached run."""
 

@@ -7,18 +7,18 @@ import fnmatch
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hull.errors import Conflict, CorruptArchive, HullError, InvalidArgument, NotFound
 from hull.image.model import ImageRecord
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.engine import Engine
     from hull.image.store import ImageStore
 
 
-@dataclass
+@record
 class RemoveResult:
     """What ``rmi`` / ``image prune`` did, in Docker's words ("Untagged", "Deleted")."""
 

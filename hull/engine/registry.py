@@ -7,10 +7,10 @@ and endpoints, and records what a registry called the image (RepoDigests).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hull.errors import InvalidArgument, InvalidReference, NotFound
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.engine import Engine
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hull.transports.copy import CopyObserver
 
 
-@dataclass
+@record
 class PullResult:
     """What a pull did: the image, the digest the registry named it by, and whether
     the reference already pointed at it."""
@@ -34,7 +34,7 @@ class PullResult:
     up_to_date: bool
 
 
-@dataclass
+@record
 class PushResult:
     """What a push did: the manifest digest and size the registry now has under the tag."""
 
@@ -43,7 +43,7 @@ class PushResult:
     size: int
 
 
-@dataclass
+@record
 class LoginResult:
     server: str  # the key credentials are stored under
     stored_in: str  # a file path or a credential helper

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from hull.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerRecord:
     """One layer of an image: its place in the stack and where it is stored."""
 
@@ -17,7 +17,7 @@ class LayerRecord:
     blob_size: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRecord:
     """An image in the local store; ``id`` is its config digest."""
 

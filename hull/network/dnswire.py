@@ -5,7 +5,8 @@ untouched to the upstream resolvers."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from hull.record import record
 
 A, PTR, AAAA = 1, 12, 28
 CLASS_IN = 1
@@ -13,7 +14,7 @@ NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 TTL = 600
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Question:
     id: int
     flags: int

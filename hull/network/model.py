@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from hull.record import field, record
 
 PREDEFINED = ("bridge", "host", "none")
 
 
-@dataclass
+@record
 class Network:
     id: str
     name: str

@@ -28,16 +28,16 @@ import signal
 import socket
 import struct
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from hull.network import dnswire
 from hull.network.netd_client import directory, socket_path
+from hull.record import field, record
 
 FORWARD_TIMEOUT = 2.0
 
 
-@dataclass
+@record
 class Names:
     """Who can resolve whom: built from the database when it changed."""
 
@@ -197,7 +197,7 @@ class _UdpServer(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
 
-@dataclass
+@record
 class ContainerDns:
     udp: asyncio.DatagramTransport
     tcp: asyncio.base_events.Server

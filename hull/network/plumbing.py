@@ -24,18 +24,18 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument
 from hull.network import addresses as ipam
 from hull.network.model import Network
+from hull.record import record
 
 if TYPE_CHECKING:
     from hull.state.db import Database
 
 
-@dataclass
+@record
 class Endpoint:
     network: Network
     container_id: str

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import random
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 from hull.errors import InvalidArgument
+from hull.record import record
 
 PROTOCOLS = ("tcp", "udp")
 
@@ -102,7 +102,7 @@ def port_key(key: str) -> tuple[int, str]:
     return number, proto
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Wanted:
     """One binding to make at start: host port 0 means any free port."""
 

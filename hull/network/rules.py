@@ -20,19 +20,19 @@ What the table does:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from hull.config import DEFAULT_ROOT
+from hull.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BridgeState:
     bridge: str
     subnet: str
     internal: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortForward:
     proto: str              # "tcp" or "udp" (sctp is not supported)
     host_ip: str            # "0.0.0.0" = every local address

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from hull.record import field, record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Platform:
     """An image's target platform."""
 
@@ -47,7 +48,7 @@ class Platform:
         return f"{s}/{self.variant}" if self.variant else s
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     """A pointer to content: media type, digest and size, plus optional extras."""
 

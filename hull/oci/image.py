@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from hull.record import field, record
 
 
 class ConfigError(ValueError):
     """An image config document is malformed."""
 
 
-@dataclass
+@record
 class HistoryEntry:
     """One step of how an image was made; ``empty_layer`` steps changed only metadata."""
 
@@ -52,7 +53,7 @@ class HistoryEntry:
         return out
 
 
-@dataclass
+@record
 class ImageConfig:
     """A typed view of an image config document; ``doc`` is the whole parsed JSON."""
 

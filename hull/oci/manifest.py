@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from hull.oci import mediatypes as mt
 from hull.oci.descriptor import Descriptor
+from hull.record import field, record
 
 
 class ManifestError(ValueError):
@@ -39,7 +39,7 @@ def sniff_media_type(data: bytes, declared: str = "") -> str:
     raise ManifestError("cannot tell what kind of manifest this is")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Manifest:
     """A single-platform image manifest: one config and an ordered list of layers."""
 
@@ -95,7 +95,7 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=3).encode()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     """A list of manifests for several platforms (OCI index / Docker manifest list)."""
 

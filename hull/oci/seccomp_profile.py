@@ -9,7 +9,7 @@ the syscalls that capability is for.  Pure data and functions: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hull.record import record
 
 ERRNO_EPERM = 1
 ERRNO_ENOSYS = 38
@@ -60,7 +60,7 @@ utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid waitpid write writ
 """.split())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """One conditional rule of the profile.
 
@@ -146,7 +146,7 @@ MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i6
                      "riscv64": "riscv64", "mips64": "mips64"}
 
 
-@dataclass
+@record
 class _Conditions:
     caps: frozenset[str]
     arch: str

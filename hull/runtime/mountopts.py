@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from hull.record import field, record
 from hull.runtime import syscalls as sc
 
 # option -> (clear?, flag): "ro" sets MS_RDONLY, "rw" clears it.
@@ -37,7 +36,7 @@ BIND_REMOUNT_FLAGS = (sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC |
                       | sc.MS_NOSYMFOLLOW)
 
 
-@dataclass
+@record
 class MountOptions:
     flags: int = 0
     propagation: list[int] = field(default_factory=list)

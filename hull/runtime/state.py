@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
 
 from hull.errors import NotFound
+from hull.record import asdict, field, record
 
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
 
 
-@dataclass
+@record
 class ContainerState:
     id: str
     pid: int

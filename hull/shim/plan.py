@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hull.engine.container_paths import ContainerPaths
+from hull.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ShimPlan:
     container_id: str
     paths: ContainerPaths

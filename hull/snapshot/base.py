@@ -11,11 +11,12 @@ copying backends are interchangeable: whoever needs the tree mounts the records
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Literal
 
+from hull.record import field, record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Mount:
     """One mount(2) call: ``mount -t TYPE -o OPTIONS SOURCE <target>``."""
 
@@ -28,7 +29,7 @@ class Mount:
         return {"type": self.type, "source": self.source, "options": list(self.options)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotInfo:
     key: str
     parent: str | None

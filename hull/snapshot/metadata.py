@@ -10,16 +10,16 @@ and an id whose directory is being deleted is never handed out again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from hull.errors import InvalidArgument, NotFound
+from hull.record import record
 from hull.snapshot.base import SnapshotInfo
 from hull.state.db import Database
 
 LAST_ID_SETTING = "snapshot_last_id"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotRecord:
     """One row of ``snapshots``."""
 

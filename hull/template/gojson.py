@@ -35,13 +35,17 @@ def encode_string(text: str, escape_html: bool = False) -> str:
 
 
 def to_jsonable(value: object) -> object:
-    """Plain data for an object: its ``__json__()``, dataclass fields, or public attributes."""
+    """Plain data for an object: its ``__json__()``, record or dataclass fields, or public
+    attributes."""
     hook = getattr(value, "__json__", None)
     if callable(hook):
         return hook()
     fields = getattr(value, "__dataclass_fields__", None)
     if fields is not None:
         return {name: getattr(value, name) for name in fields}
+    specs = getattr(type(value), "__record_fields__", None)  # hull.record
+    if specs is not None:
+        return {spec.name: getattr(value, spec.name) for spec in specs}
     attrs = getattr(value, "__dict__", None)
     if attrs is not None:
         return {k: v for k, v in attrs.items() if not k.startswith("_")}

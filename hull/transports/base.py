@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hull.oci.descriptor import Descriptor
+from hull.record import field, record
 
 
 class ImageSource(ABC):
@@ -94,7 +94,7 @@ class ImageDestination(ABC):
         """Release resources; an uncommitted copy is abandoned."""
 
 
-@dataclass
+@record
 class CopyResult:
     """What a copy did: the image id (config digest), manifest digest and names."""
 

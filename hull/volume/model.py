@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
+from hull.record import record
 from hull.volume.names import ANONYMOUS_LABEL
 
 
@@ -27,7 +27,7 @@ def rfc3339_local(ts: float) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-@dataclass
+@record
 class Volume:
     name: str
     driver: str

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any
+
+from hull import record as records
+from hull.record import record
 
 VOLUME, BIND, TMPFS = "volume", "bind", "tmpfs"
 DEFAULT_PROPAGATION = "rprivate"  # Docker's for binds and volumes
 
 
-@dataclass
+@record
 class MountPoint:
     type: str                       # VOLUME, BIND or TMPFS
     destination: str                # absolute, cleaned path inside the container
@@ -30,11 +31,11 @@ class MountPoint:
     listed: bool = True             # shown in inspect's Mounts (--tmpfs ones are not)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return records.asdict(self)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> MountPoint:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in records.fields(cls)}
         return cls(**{k: v for k, v in doc.items() if k in known})
 
     def inspect_doc(self) -> dict[str, Any]:

@@ -8,10 +8,10 @@ volumes wherever nothing else is mounted.  Two of 2-4 on one destination is an e
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from hull import record as records
 from hull.volume import specs
 from hull.volume.mountpoint import VOLUME, MountPoint
 from hull.volume.specs import MountError
@@ -28,7 +28,7 @@ def plan_mounts(config: dict[str, Any], host_config: dict[str, Any],
     for spec in host_config.get("VolumesFrom") or []:
         ref, mode = specs.parse_volumes_from(spec)
         for mp in mounts_of(ref):
-            copy = dataclasses.replace(mp, rw=mp.rw and specs.read_write(mode),
+            copy = records.replace(mp, rw=mp.rw and specs.read_write(mode),
                                        copy_data=False, create_source=False)
             points[copy.destination] = copy
     tmpfs = {specs.clean(d): o for d, o in (host_config.get("Tmpfs") or {}).items()}
