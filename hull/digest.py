@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import BinaryIO
 
@@ -35,11 +34,15 @@ def hex_of(digest: str) -> str:
 
 def of_bytes(data: bytes) -> str:
     """The sha256 digest of ``data``."""
+    import hashlib  # OpenSSL takes milliseconds to load; most commands never hash
+
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def of_stream(stream: BinaryIO) -> tuple[str, int]:
     """Hash a stream to its end; return (digest, size)."""
+    import hashlib
+
     h = hashlib.sha256()
     size = 0
     while chunk := stream.read(CHUNK):
@@ -72,6 +75,8 @@ class HashingReader:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        import hashlib
+
         self._hash = hashlib.sha256()
         self.size = 0
 

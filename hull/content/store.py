@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -161,6 +160,8 @@ class BlobWriter:
         self._store = store
         self._file = os.fdopen(fd, "wb")
         self._tmp = tmp
+        import hashlib  # loaded on first write: reading the store never hashes
+
         self._hash = hashlib.sha256()
         self.size = 0
 

@@ -8,7 +8,6 @@ limits, privileges, the network namespace made by the engine, the /etc files and
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any
 
 from hull.engine.container_user import ExecUser
@@ -34,6 +33,8 @@ def init_binary() -> str:
     for path in INIT_CANDIDATES:
         if os.path.exists(path):
             return os.path.realpath(path)
+    import shutil
+
     found = shutil.which("docker-init") or shutil.which("tini")
     if not found:
         raise InvalidArgument("--init needs tini (docker-init) on the host; it was not found")

@@ -8,7 +8,6 @@ match them when containers start and stop, and the resolver process
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,12 +15,12 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from hull.errors import Conflict, HullError, InvalidArgument, NotFound
-from hull.network import addresses as ipam
 from hull.network.model import Network
 
 if TYPE_CHECKING:
     from hull.engine import Engine
     from hull.engine.container_model import Container
+    from hull.network import addresses as ipam
     from hull.network.plumbing import Plumbing
 
 VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -37,6 +36,8 @@ def default_bridge_name(root: str) -> str:
         return name
     if os.path.abspath(root) == DEFAULT_ROOT:
         return "hull0"
+    import hashlib
+
     return "hull" + hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:8]
 
 
@@ -62,6 +63,8 @@ class NetworkService:
     def _ensure_predefined(self) -> None:
         if self.db.query_one("SELECT 1 FROM networks WHERE name = 'bridge'"):
             return
+        from hull.network import addresses as ipam
+
         with self.db.transaction():
             if self.db.query_one("SELECT 1 FROM networks WHERE name = 'bridge'"):
                 return
@@ -87,6 +90,8 @@ class NetworkService:
             raise Conflict(f"network with name {values['name']} already exists") from None
 
     def _subnets(self) -> list[ipam.Net]:
+        from hull.network import addresses as ipam
+
         return [ipam.parse_subnet(r["subnet"]) for r in
                 self.db.query("SELECT subnet FROM networks WHERE subnet != ''")]
 
@@ -128,6 +133,8 @@ class NetworkService:
             " json_extract(data, '$.HostConfig.NetworkMode') = ?", (mode,))]
 
     def inspect(self, ref: str) -> dict[str, Any]:
+        from hull.network import addresses as ipam
+
         net = self.get(ref)
         containers = {}
         for r in self.db.query(
@@ -177,6 +184,8 @@ class NetworkService:
                options: dict[str, str] | None = None) -> Network:
         """``docker network create``: a bridge network (the bridge itself appears when the
         first container attaches)."""
+        from hull.network import addresses as ipam
+
         self._ensure_predefined()
         if not VALID_NAME.match(name):
             raise InvalidArgument(f"invalid network name {name!r}: only [a-zA-Z0-9]"
@@ -277,6 +286,8 @@ class NetworkService:
         endpoint = dict(endpoint or {})
         mac = config.get("MacAddress") or endpoint.get("MacAddress") or ""
         if mac:
+            from hull.network import addresses as ipam
+
             endpoint["MacAddress"] = ipam.parse_mac(mac)
         if mode in ("none", "host"):
             if endpoint.get("Aliases") or (endpoint.get("IPAMConfig") or {}).get("IPv4Address"):
@@ -302,6 +313,8 @@ class NetworkService:
             self.plumbing.record(container_id, None)
 
     def _check_endpoint(self, net: Network, endpoint: dict[str, Any]) -> None:
+        from hull.network import addresses as ipam
+
         ip = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or ""
         if endpoint.get("Aliases") and net.predefined:
             raise InvalidArgument("network-scoped alias is supported only for containers in"
@@ -317,9 +330,9 @@ class NetworkService:
 
     def attach(self, c: Container, netns: str) -> None:
         """Plug a starting container into its networks; on error nothing is left behind."""
+        if not self.db.query_one("SELECT 1 FROM endpoints WHERE container_id = ?", (c.id,)):
+            return  # none, host or a joined network: nothing to plug in (nor to import)
         plumbing = self.plumbing
-        if not plumbing.endpoints(c.id):
-            return
         plumbing.attach(c.id, netns)
         try:
             self._serve(c.id)

@@ -28,7 +28,7 @@ PR_SET_CHILD_SUBREAPER = 36
 WARM_UP = ("hull.state.db", "hull.engine.container_store", "hull.engine.container_model",
            "hull.shim.finish", "hull.engine.container_teardown", "hull.engine.container_netns",
            "hull.snapshot.overlay", "hull.snapshot.native", "hull.snapshot.mount",
-           "hull.volume.active", "hull.network.plumbing")
+           "hull.volume.active", "hull.network.plumbing", "shutil")
 EXIT_START_FAILED = 128   # Docker records this for start failures other than 126/127
 
 

@@ -21,7 +21,6 @@ import atexit
 import fcntl
 import os
 import sqlite3
-import tempfile
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -48,6 +47,8 @@ class Staging:
         self._lock = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             fcntl.flock(self._lock, fcntl.LOCK_SH)
+            import tempfile
+
             self.path = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=home)
         except BaseException:
             os.close(self._lock)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 
 from hull.errors import EngineError
@@ -46,6 +45,8 @@ def remove_tree(path: str) -> None:
     def on_error(_func: object, _failed: str, exc_info: tuple) -> None:
         if not isinstance(exc_info[1], FileNotFoundError):
             raise exc_info[1]
+
+    import shutil  # with its archive modules, milliseconds that most commands never need
 
     shutil.rmtree(path, onerror=on_error)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 from collections.abc import Callable, Sequence
 
 from hull.errors import EngineError
@@ -213,6 +212,8 @@ def _in_directory(directory: str, action: Callable[[], None]) -> None:
             action()
         except BaseException as e:
             failure.append(e)
+
+    import threading
 
     worker = threading.Thread(target=body, name="hull-mount")
     worker.start()
