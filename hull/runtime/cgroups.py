@@ -82,36 +82,75 @@ def _own_cgroups() -> dict[str, str]:
     return own
 
 
-def warm_up_migration() -> None:
-    """Start paying, in the background, the kernel's one-off cost of moving a task between
-    cgroups.
+class _Warmer:
+    """State of this process's migration warmer (reset in a forked child, which has no
+    thread)."""
 
-    The first migration after a quiet period waits for an RCU grace period (10-20 ms on a
-    small VM); later ones within a short window are nearly free.  A no-op self-migration of a
-    helper thread starts that wait now, so it overlaps with preparing the container instead
-    of delaying it.  Best effort: any failure just means no head start.
+    until = 0.0
+    alive = False
+
+
+def _reset_warmer() -> None:
+    _Warmer.until = 0.0
+    _Warmer.alive = False
+
+
+os.register_at_fork(after_in_child=_reset_warmer)
+
+
+def warm_up_migration(keep: float = 0.0) -> None:
+    """Pay, in the background, the kernel's cost of moving a task between cgroups.
+
+    Moving a task takes a lock whose first taker after a quiet spell waits for an RCU grace
+    period (10-20 ms on a small VM) while holding the cgroup mutex, so even creating a
+    cgroup waits behind it; for about one grace period after the last move, moves are
+    nearly free.  A helper thread moves itself to where it already is, now, so the wait
+    overlaps other work, and again every few milliseconds for ``keep`` seconds (or until
+    :func:`stop_warm_up`) so the window is still open when the container's init joins.
+    Best effort: any failure just means no head start.
     """
     import _thread
 
-    def migrate_self() -> None:
-        try:
-            own = _own_cgroups()
-            if is_unified():
-                target = os.path.join(CGROUP_ROOT, own.get("", "/").lstrip("/"), "cgroup.procs")
-                value = os.getpid()
-            else:
-                controller, mountpoint = next(iter(v1_mounts().items()))
-                target = os.path.join(mountpoint, own.get(controller, "/").lstrip("/"), "tasks")
-                value = _thread.get_native_id()
+    _Warmer.until = max(_Warmer.until, time.monotonic() + keep)
+    if _Warmer.alive:
+        return
+    _Warmer.alive = True
+    try:
+        _thread.start_new_thread(_keep_warm, ())
+    except RuntimeError:
+        _Warmer.alive = False
+
+
+def stop_warm_up() -> None:
+    """The container's processes have joined their cgroups: the warmer may rest."""
+    _Warmer.until = 0.0
+
+
+def _keep_warm() -> None:
+    import _thread
+
+    try:
+        own = _own_cgroups()
+        if is_unified():
+            target = os.path.join(CGROUP_ROOT, own.get("", "/").lstrip("/"), "cgroup.procs")
+            value = str(os.getpid()).encode()
+        else:
+            controller, mountpoint = next(iter(v1_mounts().items()))
+            target = os.path.join(mountpoint, own.get(controller, "/").lstrip("/"), "tasks")
+            value = str(_thread.get_native_id()).encode()
+        while True:
             fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
             try:
-                os.write(fd, str(value).encode())
+                os.write(fd, value)
             finally:
                 os.close(fd)
-        except (OSError, StopIteration, ValueError):
-            pass
-
-    _thread.start_new_thread(migrate_self, ())
+            if time.monotonic() >= _Warmer.until:
+                return
+            time.sleep(0.004)
+    except (OSError, StopIteration, ValueError):
+        pass
+    finally:
+        _Warmer.alive = False
 
 
 def _resolve(cgroups_path: str, own: str) -> str:

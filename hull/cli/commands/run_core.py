@@ -243,6 +243,11 @@ def create_container(engine: Callable[[], Any], image: str, command: tuple[str, 
 def run_container(engine: Callable[[], Any], image: str, command: tuple[str, ...] | list[str],
                   opts: dict[str, Any]) -> int:
     """``hull run``: the container's exit code when attached, else 0 after printing its id."""
+    from hull.runtime.cgroups import stop_warm_up, warm_up_migration
+
+    # The kernel's first cgroup move costs a grace period; pay it while the container is
+    # being created, and keep moves cheap until its init has joined its cgroup.
+    warm_up_migration(keep=2.0)
     from hull.shim.launch import prefork
 
     detach = bool(opts["detach"])
@@ -264,6 +269,7 @@ def run_container(engine: Callable[[], Any], image: str, command: tuple[str, ...
                                     console_size=_console_size() if opts["tty"] else None)
         finally:
             pending.close()
+            stop_warm_up()
     if started is None:
         return 0
     if detach:
