@@ -44,6 +44,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     --config-settings editable_mode=compat
   echo "$want" > "$stamp"
 fi
+# The entry point skips the site module (see the script), then goes on the PATH.
+.venv/bin/python scripts/install_launcher.py .venv "$PWD"
 ln -sf "$PWD/.venv/bin/hull" /usr/local/bin/hull
 # Byte-compile hull itself so start-up never recompiles (even where the environment
 # sets PYTHONDONTWRITEBYTECODE).
