@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
 
 from hull.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 _ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")

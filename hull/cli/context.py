@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.engine import Engine

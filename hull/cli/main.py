@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from hull import __version__
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     import click

@@ -13,11 +13,14 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from hull import digest as dg
 from hull.errors import DigestMismatch, EngineError, NotFound
 from hull.oci.descriptor import Descriptor
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CHUNK = 1 << 20
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any
 
 from hull.errors import Conflict, HullError, InvalidArgument
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.engine.container_model import Container
     from hull.engine.containers import ContainerService
     from hull.runtime.base import Stdio

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hull.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 SECOND = 1_000_000_000
 DEFAULT_INTERVAL = 30 * SECOND

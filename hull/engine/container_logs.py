@@ -13,10 +13,13 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from hull.errors import InvalidArgument
 from hull.record import record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 DRIVERS = ("json-file", "none")
 FOLLOW_POLL = 0.05

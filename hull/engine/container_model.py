@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
 
 from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

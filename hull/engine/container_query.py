@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
 
 from hull.engine.container_model import STATUSES, Container
 from hull.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.engine.containers import ContainerService

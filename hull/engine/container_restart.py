@@ -6,9 +6,11 @@ The decision to restart (and the back-off) is made by the shim, see
 
 from __future__ import annotations
 
-from typing import Any
-
 from hull.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 POLICIES = ("no", "always", "unless-stopped", "on-failure")
 

@@ -8,10 +8,13 @@ limits, privileges, the network namespace made by the engine, the /etc files and
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from hull.engine.container_user import ExecUser
 from hull.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 INIT_PATH_IN_CONTAINER = "/sbin/docker-init"
 INIT_CANDIDATES = ("/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init",

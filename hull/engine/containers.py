@@ -13,7 +13,6 @@ import json
 import os
 import signal as signals
 import time
-from typing import TYPE_CHECKING, Any
 
 from hull.engine.container_model import (
     EXITED,
@@ -29,8 +28,11 @@ from hull.engine.container_store import ContainerStore
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument, NotFound
 from hull.record import record
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
     from hull.engine import Engine
     from hull.runtime.base import Runtime

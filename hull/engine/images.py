@@ -7,13 +7,16 @@ import fnmatch
 import io
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hull.errors import Conflict, CorruptArchive, HullError, InvalidArgument, NotFound
 from hull.image.model import ImageRecord
 from hull.record import record
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
     from hull.engine import Engine
     from hull.image.store import ImageStore
 

@@ -12,12 +12,15 @@ import json
 import os
 import re
 import sqlite3
-from typing import TYPE_CHECKING, Any
 
 from hull.errors import Conflict, HullError, InvalidArgument, NotFound
 from hull.network.model import Network
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.engine import Engine
     from hull.engine.container_model import Container
     from hull.network import addresses as ipam

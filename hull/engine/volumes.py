@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Any
 
 from hull.errors import HullError, InvalidArgument, NotFound
 from hull.volume.model import Volume, data_dir
@@ -22,7 +21,11 @@ from hull.volume.mountpoint import BIND, VOLUME, MountPoint
 from hull.volume.names import ANONYMOUS_LABEL, LOCAL_DRIVER, anonymous_name, op_error
 from hull.volume.store import VolumeStore
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.engine import Engine
 
 LIST_FILTERS = ("dangling", "name", "driver", "label")

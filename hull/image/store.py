@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import time
-from typing import TYPE_CHECKING, BinaryIO
 
 from hull import digest as dg
 from hull.errors import (
@@ -26,8 +25,11 @@ from hull.errors import (
 )
 from hull.image.model import ImageRecord, LayerRecord
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import BinaryIO
 
     from hull.content.store import BlobStore
     from hull.oci.image import ImageConfig

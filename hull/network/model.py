@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 PREDEFINED = ("bridge", "host", "none")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True)

@@ -22,7 +22,6 @@ import json
 import os
 import select
 import time
-from typing import TYPE_CHECKING
 
 from hull.errors import Conflict, EngineError, HullError, InvalidArgument
 from hull.oci.runtime_spec import OCI_VERSION
@@ -31,6 +30,8 @@ from hull.runtime import syscalls as sc
 from hull.runtime.base import CREATED, PAUSED, RUNNING, STOPPED, Runtime, Stdio, check_id
 from hull.runtime.cgroups import Cgroup, cgroup_from_dirs, open_cgroup, warm_up_migration
 from hull.runtime.state import EXEC_FIFO, ContainerState, alive, proc_stat
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.runtime.seccomp import Program

@@ -11,10 +11,11 @@ import ctypes
 import os
 import resource
 import stat
-from typing import TYPE_CHECKING
 
 from hull.errors import EngineError, HullError
 from hull.runtime import capabilities, syscalls
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.runtime.seccomp import Program

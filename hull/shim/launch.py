@@ -13,7 +13,8 @@ import contextlib
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.shim.plan import ShimPlan

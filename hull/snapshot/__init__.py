@@ -8,10 +8,11 @@ them, so the choice is recorded in the ``settings`` table.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from hull.errors import Conflict, EngineError, InvalidArgument
 from hull.snapshot.base import Mount, SnapshotInfo, Snapshotter
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.state.db import Database

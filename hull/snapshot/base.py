@@ -11,9 +11,12 @@ copying backends are interchangeable: whoever needs the tree mounts the records
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Literal
 
 from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Literal
 
 
 @record(frozen=True)

@@ -15,7 +15,6 @@ option limit.  The ids in the paths are short integers to keep that room.
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 from hull.errors import InvalidArgument
 from hull.snapshot.base import Mount
@@ -23,6 +22,10 @@ from hull.snapshot.common import DirectorySnapshotter, Staging
 from hull.snapshot.fsutil import remove_tree
 from hull.snapshot.metadata import SnapshotRecord
 from hull.state.db import Database
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Literal
 
 #: Characters overlay's option parser treats as separators.
 OPTION_SEPARATORS = (",", ":")

@@ -9,7 +9,10 @@ engine then validates everything again (:mod:`hull.volume.specs`).
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class FlagValueError(ValueError):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from hull.record import record
 from hull.volume.names import ANONYMOUS_LABEL
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def volumes_dir(root: str) -> str:

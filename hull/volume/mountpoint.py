@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hull import record as records
 from hull.record import record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 VOLUME, BIND, TMPFS = "volume", "bind", "tmpfs"
 DEFAULT_PROPAGATION = "rprivate"  # Docker's for binds and volumes

@@ -9,9 +9,10 @@ exactly while some container, running or not, has a mount of it, as in Docker.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from hull.volume.model import Volume
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
 if TYPE_CHECKING:
     from hull.state.db import Database

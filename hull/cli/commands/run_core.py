@@ -11,9 +11,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from hull.errors import HullError, InvalidArgument
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _flag_error(value: str, flag: str, error: Exception) -> InvalidArgument:
