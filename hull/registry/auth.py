@@ -20,10 +20,10 @@ import base64
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from hull.errors import HullError
+from hull.record import field, record
 
 DEFAULT_TOKEN_LIFETIME = 60  # seconds, when the token server does not say
 EXPIRY_MARGIN = 5  # renew a little early so a token never expires in flight
@@ -34,7 +34,7 @@ class Unauthorized(HullError):
     """The registry refused the credentials (or wants some and there are none)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     """What a user logged in with; ``identity_token`` is an OAuth2 refresh token."""
 
@@ -52,7 +52,7 @@ class Credentials:
         return bool(self.username or self.password)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     """One challenge of a ``WWW-Authenticate`` header: a scheme and its parameters."""
 
@@ -60,7 +60,7 @@ class Challenge:
     params: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TokenRequest:
     """An HTTP request the client must make to obtain a Bearer token."""
 
@@ -70,7 +70,7 @@ class TokenRequest:
     body: bytes | None = None
 
 
-@dataclass
+@record
 class _Token:
     value: str
     expires_at: float

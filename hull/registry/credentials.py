@@ -19,10 +19,10 @@ import binascii
 import contextlib
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from hull.errors import EngineError, InvalidArgument
+from hull.record import record
 from hull.registry.auth import Credentials
 
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
@@ -62,7 +62,7 @@ def normalize_server(server: str) -> str:
     return host
 
 
-@dataclass
+@record
 class ConfigFile:
     """One config.json: its path and parsed content (empty if it does not exist)."""
 

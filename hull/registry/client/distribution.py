@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Callable
@@ -217,7 +216,7 @@ class BlobReader:
                 self._response = self._open()
             try:
                 data = self._response.read(n)
-            except (OSError, RegistryUnreachable, http.client.HTTPException) as e:
+            except (OSError, RegistryUnreachable) as e:
                 self._response = None
                 self._retry(f"connection broke: {e}")
                 continue

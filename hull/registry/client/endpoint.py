@@ -4,13 +4,14 @@ registries configured as insecure."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+
+from hull.record import record
 
 DOCKER_HUB_API = "registry-1.docker.io"
 _HUB_NAMES = ("docker.io", "index.docker.io")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     """A registry's API root: ``scheme://host[:port]``."""
 

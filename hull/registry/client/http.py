@@ -4,24 +4,28 @@ Each request borrows a connection for as long as its response is being read and
 returns it once the body has been read to the end; a response abandoned halfway
 closes its connection instead, so a pooled connection is always clean.
 Redirects (blob downloads are often redirected to storage) are followed, and an
-``Authorization`` header is never sent to another host.
+``Authorization`` header is never sent to another host.  The protocol itself is
+in :mod:`hull.registry.client.wire`.
 """
 
 from __future__ import annotations
 
-import http.client
 import socket
 import threading
 from collections.abc import Callable
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
+from hull import __version__
 from hull.errors import EngineError
+from hull.registry.client.wire import Body, Connection, Headers, ProtocolError
 
 BLOCK = 1 << 20
 TIMEOUT = 60.0
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ProtocolError)
+USER_AGENT = f"hull/{__version__}"
 
 
 class RegistryUnreachable(EngineError):
@@ -31,26 +35,47 @@ class RegistryUnreachable(EngineError):
 class Response:
     """Status, headers and a body readable once, as a whole or as a stream."""
 
-    def __init__(self, url: str, raw: http.client.HTTPResponse,
+    def __init__(self, url: str, status: int, headers: Headers, body: Body,
                  release: Callable[[bool], None]) -> None:
         self.url = url
-        self.status = raw.status
-        self.headers = raw.headers
-        self._raw = raw
+        self.status = status
+        self.headers = headers
+        self._body = body
         self._release: Callable[[bool], None] | None = release
+        if body.done:
+            self._finish(reusable=not body.will_close)
+
+    @property
+    def will_close(self) -> bool:
+        return self._body.will_close
 
     def header(self, name: str, default: str = "") -> str:
-        return self.headers.get(name, default)
+        value = self.headers.get(name)
+        return default if value is None else value
 
     def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes of the body (all of it if ``n`` < 0); b"" at the end."""
+        """Up to ``n`` bytes of the body (all of it if ``n`` < 0); b"" at the end.
+
+        Fewer than ``n`` bytes only at the end of the body.
+        """
+        if self._release is None and not self._body.done:
+            raise RegistryUnreachable(f"{self.url}: the response was closed before its body "
+                                      "was read")
         try:
-            data = self._raw.read() if n < 0 else self._raw.read(n)
-        except (OSError, http.client.HTTPException):
+            if n < 0:
+                parts = []
+                while chunk := self._body.read(BLOCK):
+                    parts.append(chunk)
+                data = b"".join(parts)
+            else:
+                data = self._body.read(n) if n else b""
+        except OSError as e:
             self._finish(reusable=False)
-            raise
-        if (n < 0 or not data) and self._release is not None:
-            self._finish(reusable=not self._raw.will_close)
+            if isinstance(e, TimeoutError):
+                raise RegistryUnreachable(f"{self.url}: timed out reading the body") from None
+            raise RegistryUnreachable(f"{self.url}: connection broken: {e}") from None
+        if self._body.done:
+            self._finish(reusable=not self._body.will_close)
         return data
 
     def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
@@ -63,13 +88,12 @@ class Response:
 
     def close(self) -> None:
         """Done with the response; an unread body costs its connection."""
-        if self._release is not None:
-            self._finish(reusable=self._raw.isclosed() and not self._raw.will_close)
+        self._finish(reusable=False)
 
     def _finish(self, reusable: bool) -> None:
         release, self._release = self._release, None
         if release is not None:
-            release(reusable and self._raw.isclosed())
+            release(reusable and self._body.done)
 
     def __enter__(self) -> Response:
         return self
@@ -83,7 +107,7 @@ class HttpClient:
 
     def __init__(self, timeout: float = TIMEOUT) -> None:
         self.timeout = timeout
-        self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple[str, str], list[Connection]] = {}
         self._lock = threading.Lock()
         self._ssl_context = None
 
@@ -122,17 +146,16 @@ class HttpClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        if body is not None and isinstance(body, bytes | bytearray):
-            headers.setdefault("Content-Length", str(len(body)))
-        elif body is None and method in ("POST", "PUT", "PATCH"):
-            headers.setdefault("Content-Length", "0")
+        headers = _with_defaults(method, headers, body)
         for attempt in range(2):
-            conn, reused = self._connection(key)
+            conn, reused = self._connection(key, method, url)
             try:
-                conn.request(method, target, body=body, headers=headers)
-                raw = conn.getresponse()
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
-                    http.client.BadStatusLine) as e:
+                conn.send_request(method, target, headers, body)
+                status, response_headers, response_body = conn.read_head(method)
+            except ValueError as e:
+                conn.close()
+                raise RegistryUnreachable(f"{method} {url}: {e}") from None
+            except _STALE as e:
                 conn.close()
                 # A kept-alive connection the server had already closed: try a fresh one,
                 # unless the body was a stream that cannot be sent again.
@@ -148,34 +171,35 @@ class HttpClient:
             except BaseException:
                 conn.close()
                 raise
-            if method == "HEAD":
-                raw.read()
 
-            def release(reusable: bool, conn: http.client.HTTPConnection = conn) -> None:
+            def release(reusable: bool, conn: Connection = conn) -> None:
                 if reusable:
                     with self._lock:
                         self._idle.setdefault(key, []).append(conn)
                 else:
                     conn.close()
 
-            response = Response(url, raw, release)
-            if method == "HEAD" or raw.length == 0:
-                response.read()
-            return response
+            return Response(url, status, response_headers, response_body, release)
         raise AssertionError("unreachable")
 
-    def _connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, key: tuple[str, str], method: str, url: str
+                    ) -> tuple[Connection, bool]:
         with self._lock:
             idle = self._idle.get(key)
             if idle:
                 return idle.pop(), True
         scheme, netloc = key
-        if scheme == "https":
-            return http.client.HTTPSConnection(netloc, timeout=self.timeout,
-                                               context=self._ssl(), blocksize=BLOCK), False
-        if scheme != "http":
+        if scheme not in ("http", "https"):
             raise RegistryUnreachable(f"unsupported URL scheme {scheme!r}")
-        return http.client.HTTPConnection(netloc, timeout=self.timeout, blocksize=BLOCK), False
+        try:
+            return Connection.open(scheme, netloc, self.timeout,
+                                   self._ssl() if scheme == "https" else None), False
+        except ValueError as e:
+            raise RegistryUnreachable(f"{method} {url}: {e}") from None
+        except TimeoutError:
+            raise RegistryUnreachable(f"{method} {url}: timed out") from None
+        except OSError as e:
+            raise RegistryUnreachable(_describe(method, url, e)) from None
 
     def _ssl(self):  # type: ignore[no-untyped-def]
         if self._ssl_context is None:
@@ -183,6 +207,23 @@ class HttpClient:
 
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
+
+
+def _with_defaults(method: str, headers: dict[str, str], body: bytes | BinaryIO | None
+                   ) -> dict[str, str]:
+    """The caller's headers plus User-Agent, identity encoding and the body's length."""
+    out = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    lower = {k.lower() for k in headers}
+    for name in list(out):
+        if name.lower() in lower:
+            del out[name]
+    out.update(headers)
+    if "content-length" not in lower:
+        if isinstance(body, bytes | bytearray):
+            out["Content-Length"] = str(len(body))
+        elif body is None and method in ("POST", "PUT", "PATCH"):
+            out["Content-Length"] = "0"
+    return out
 
 
 def _describe(method: str, url: str, error: OSError) -> str:
