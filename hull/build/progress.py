@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import TextIO
 
 from hull.build.locks import FORK_LOCK
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def short(digest: str) -> str:
@@ -98,14 +100,18 @@ class PlainProgress(Progress):
         self._write("\n".join(lines) + "\n")
 
 
-@dataclass
 class _Row:
-    stage: str
-    text: str
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-    status: str = "running"
-    lines: list[str] = field(default_factory=list)
+    """One step of the live view."""
+
+    __slots__ = ("ended", "lines", "stage", "started", "status", "text")
+
+    def __init__(self, stage: str, text: str) -> None:
+        self.stage = stage
+        self.text = text
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.status = "running"
+        self.lines: list[str] = []
 
 
 class TtyProgress(Progress):

@@ -17,21 +17,32 @@ build, whose cache then works on contents.  This module imports little on purpos
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
 import os
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from hull.record import record
+
+try:  # CPython's own sha256: hashing a few hundred bytes needs no OpenSSL load (3 ms)
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - other interpreters, or 3.12's module name
+    try:
+        from _sha2 import sha256  # type: ignore[no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[no-redef]
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.build.progress import Progress
     from hull.state.db import Database
 
 DEFAULT_DOCKERFILE = "Dockerfile"
+RECORD_FORMAT = 2  # rows of another format (or from another interpreter) are misses
 
 
-@dataclass
+@record
 class BuildResult:
     image_id: str
     tags: list[str]
@@ -68,24 +79,42 @@ class FileWatch:
         return all(_current(path) == ident for path, ident in self.paths.items())
 
 
-@dataclass
 class Record:
-    image_id: str
-    files: dict[str, list[int] | None]
-    bases: list[tuple[str, str]]  # (normalised reference or "", image id)
-    tags: list[str]  # normalised tag names
-    familiar: list[str]
-    events: list[list[Any]] = field(default_factory=list)
+    """What a successful build read and reported, stored as a marshal blob.
 
-    def to_json(self) -> str:
-        return json.dumps({"files": self.files, "bases": self.bases, "tags": self.tags,
-                           "familiar": self.familiar, "events": self.events})
+    marshal (built into the interpreter) reads the record back in microseconds without
+    importing json (and with it re); the rows are the engine's own data, written by this
+    module only.
+    """
+
+    __slots__ = ("bases", "events", "familiar", "files", "image_id", "tags")
+
+    def __init__(self, image_id: str, files: dict[str, list[int] | None],
+                 bases: list[tuple[str, str]], tags: list[str], familiar: list[str],
+                 events: list[list[Any]] | None = None) -> None:
+        self.image_id = image_id
+        self.files = files
+        self.bases = bases  # (normalised reference or "", image id)
+        self.tags = tags  # normalised tag names
+        self.familiar = familiar
+        self.events = events if events is not None else []
+
+    def to_blob(self) -> bytes:
+        return marshal.dumps((RECORD_FORMAT, self.files, [list(b) for b in self.bases],
+                              self.tags, self.familiar, self.events))
 
     @classmethod
-    def from_row(cls, image_id: str, data: str) -> Record:
-        doc = json.loads(data)
-        return cls(image_id, doc["files"], [tuple(b) for b in doc["bases"]],  # type: ignore[misc]
-                   doc["tags"], doc["familiar"], doc["events"])
+    def from_row(cls, image_id: str, data: object) -> Record | None:
+        """The record in a row, or None for a row this version cannot read."""
+        if not isinstance(data, bytes):
+            return None
+        try:
+            fmt, files, bases, tags, familiar, events = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return None
+        if fmt != RECORD_FORMAT:
+            return None
+        return cls(image_id, files, [(b[0], b[1]) for b in bases], tags, familiar, events)
 
 
 def dockerfile_path(context: str, given: str | None) -> str | None:
@@ -101,10 +130,18 @@ def dockerfile_path(context: str, given: str | None) -> str | None:
 
 def request_key(context: str, dockerfile: str, dockerfile_bytes: bytes,
                 fields: dict[str, Any]) -> str:
-    doc = {"context": os.path.abspath(context), "dockerfile": dockerfile,
-           "text": hashlib.sha256(dockerfile_bytes).hexdigest(), **fields}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    doc = (os.path.abspath(context), dockerfile, sha256(dockerfile_bytes).hexdigest(),
+           _canonical(fields))
+    return "sha256:" + sha256(repr(doc).encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """``value`` with every dict as sorted items, so equal requests give equal reprs."""
+    if isinstance(value, dict):
+        return [(k, _canonical(v)) for k, v in sorted(value.items())]
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def lookup(db: Database, key: str) -> Record | None:
@@ -113,6 +150,8 @@ def lookup(db: Database, key: str) -> Record | None:
     if row is None:
         return None
     record = Record.from_row(row["image_id"], row["data"])
+    if record is None:
+        return None
     if db.query_one("SELECT 1 FROM images WHERE id = ?", (record.image_id,)) is None:
         return None
     for name, image_id in record.bases:
@@ -128,13 +167,23 @@ def lookup(db: Database, key: str) -> Record | None:
     return record
 
 
+def stale_tags(db: Database, record: Record) -> list[str]:
+    """The record's tags that no longer name its image (moved or removed since)."""
+    stale = []
+    for name in record.tags:
+        row = db.query_one("SELECT image_id FROM image_refs WHERE name = ?", (name,))
+        if row is None or row["image_id"] != record.image_id:
+            stale.append(name)
+    return stale
+
+
 def save(db: Database, key: str, record: Record) -> None:
     with db.transaction():
         db.execute("INSERT INTO build_records (key, image_id, data, created_at)"
                    " VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
                    " image_id = excluded.image_id, data = excluded.data,"
                    " created_at = excluded.created_at",
-                   (key, record.image_id, record.to_json(), time.time()))
+                   (key, record.image_id, record.to_blob(), time.time()))
 
 
 def forget_all(db: Database) -> int:

@@ -75,6 +75,7 @@ FAST_PATHS: dict[str, str] = {
     "exec": "hull.cli.commands.exec_core:fast_exec",
     "run": "hull.cli.commands.run_core:fast_run",
     "create": "hull.cli.commands.run_core:fast_create",
+    "build": "hull.cli.commands.build_core:fast_build",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}

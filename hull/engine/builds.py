@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, BinaryIO
 
 from hull.errors import InvalidArgument, NotFound
 from hull.record import field, record
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from hull.build.progress import Progress
     from hull.build.records import BuildResult
     from hull.engine import Engine
@@ -182,11 +184,14 @@ class BuildService:
         record = records.lookup(self.engine.db, key)
         if record is None:
             return None
-        from hull.image.store import ImageStore
+        stale = records.stale_tags(self.engine.db, record)
+        if stale:  # the image store (and its imports) only when a tag must move
+            from hull.image.store import ImageStore
 
-        store = ImageStore(self.engine.db, self.engine.content, lambda: self.engine.snapshotter)
-        for tag in record.tags:
-            store.tag(record.image_id, tag)
+            store = ImageStore(self.engine.db, self.engine.content,
+                               lambda: self.engine.snapshotter)
+            for tag in stale:
+                store.tag(record.image_id, tag)
         records.replay(record, progress)
         progress.finished(record.image_id, record.familiar)
         steps = sum(1 for e in record.events if e[0] in ("cached", "done"))

@@ -2,86 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 
+from hull.cli.commands.build_core import BUILD_OPTIONS, PROGRESS_MODES, run_build
 from hull.cli.context import engine_of
-from hull.errors import InvalidArgument
-
-
-def _key_values(values: tuple[str, ...], flag: str, from_env: bool) -> dict[str, str]:
-    """``K=V`` flags; a bare ``K`` takes the environment's value (Docker), if any."""
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise InvalidArgument(f"invalid {flag} {item!r}: expected KEY=VALUE")
-        if sep:
-            out[key] = value
-        elif from_env:
-            if key in os.environ:
-                out[key] = os.environ[key]
-        else:
-            out[key] = ""
-    return out
+from hull.cli.fastparse import click_options
 
 
 @click.command("build", short_help="Build an image from a Dockerfile")
 @click.argument("context", required=False)
-@click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag (name:tag).")
-@click.option("-f", "--file", "dockerfile", default=None, metavar="FILE",
-              help="Name of the Dockerfile (default: CONTEXT/Dockerfile; - reads stdin).")
-@click.option("--build-arg", "build_args", multiple=True, help="Set build-time variables.")
-@click.option("--target", default=None, help="Set the target build stage to build.")
-@click.option("--label", "labels", multiple=True, help="Set metadata for an image.")
-@click.option("--no-cache", is_flag=True, help="Do not use cache when building the image.")
-@click.option("--network", default="default",
-              help="Networking mode for RUN instructions (default, host, none).")
-@click.option("--iidfile", default=None, metavar="FILE", help="Write the image ID to the file.")
-@click.option("--secret", "secrets", multiple=True,
-              help="Secret to expose to the build: id=mysecret[,src=/local/secret].")
-@click.option("--platform", default=None, help="Target platform (os/arch[/variant]).")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print the "
-              "image ID on success.")
-@click.option("--progress", type=click.Choice(["auto", "plain", "tty"]), default="auto",
+@click_options(BUILD_OPTIONS)
+@click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto",
               help="Type of progress output.")
 @click.option("--rm", "_rm", is_flag=True, default=True, hidden=True)
 @click.option("--force-rm", "_force_rm", is_flag=True, hidden=True)
 @click.pass_context
-def build(ctx: click.Context, context: str | None, tags: tuple[str, ...], dockerfile: str | None,
-          build_args: tuple[str, ...], target: str | None, labels: tuple[str, ...],
-          no_cache: bool, network: str, iidfile: str | None, secrets: tuple[str, ...],
-          platform: str | None, quiet: bool, progress: str, _rm: bool, _force_rm: bool) -> None:
+def build(ctx: click.Context, context: str | None, **opts: object) -> None:
     """Build an image from a Dockerfile and a context (a directory, a tar, or -)."""
-    from hull.build.progress import make_progress
-    from hull.engine.builds import BuildRequest
-
-    engine = engine_of(ctx)
-    request = BuildRequest(
-        context=context, dockerfile=dockerfile, stdin=sys.stdin.buffer, tags=list(tags),
-        build_args=_key_values(build_args, "--build-arg", from_env=True), target=target,
-        labels=_key_values(labels, "--label", from_env=False), no_cache=no_cache,
-        network=network, secrets=list(secrets), platform=platform, isolate_mounts=True)
-    _exit_on_sigterm()
-    reporter = make_progress(progress, quiet, sys.stdout.isatty())
-    result = engine.builds.build(request, reporter)
-    if iidfile:
-        with open(iidfile, "w") as f:
-            f.write(result.image_id)
-    if quiet:
-        click.echo(result.image_id)
-
-
-def _exit_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the running step's container and snapshot go."""
-    import signal
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    if opts["network"] is None:
+        opts["network"] = "default"
+    run_build(engine_of(ctx), opts, context)
 
 
 @click.group("builder", short_help="Manage builds")
