@@ -85,40 +85,27 @@ def parse(args: list[str], options: tuple[Option, ...]
         if not arg.startswith("-") or arg == "-":
             break
         if arg.startswith("--"):
-            name, eq, value = arg.partition("=")
+            name, eq, rest = arg.partition("=")
             opt = by_name.get(name)
-            if opt is None:
+            if opt is None or (opt.kind == FLAG and eq):
                 return None
             if opt.kind == FLAG:
-                if eq:
-                    return None
                 values[opt.dest] = True
             else:
-                if not eq:
-                    i += 1
-                    if i >= len(args):
-                        return None
-                    value = args[i]
-                if not _store(opt, value, values, lists):
+                value, i = _value(args, i, rest if eq else None)
+                if value is None or not _store(opt, value, values, lists):
                     return None
             i += 1
             continue
-        j = 1
-        while j < len(arg):
+        for j in range(1, len(arg)):
             opt = by_name.get("-" + arg[j])
             if opt is None:
                 return None
             if opt.kind == FLAG:
                 values[opt.dest] = True
-                j += 1
                 continue
-            value = arg[j + 1:]
-            if not value:
-                i += 1
-                if i >= len(args):
-                    return None
-                value = args[i]
-            if not _store(opt, value, values, lists):
+            value, i = _value(args, i, arg[j + 1:] or None)
+            if value is None or not _store(opt, value, values, lists):
                 return None
             break
         i += 1
@@ -128,6 +115,15 @@ def parse(args: list[str], options: tuple[Option, ...]
         elif opt.dest not in values:
             values[opt.dest] = opt.default()
     return values, args[i:]
+
+
+def _value(args: list[str], i: int, attached: str | None) -> tuple[str | None, int]:
+    """An option's value: attached to its word (``--name=x``, ``-p80``), else the next word;
+    with the index of the word it came from."""
+    if attached is not None:
+        return attached, i
+    i += 1
+    return (args[i] if i < len(args) else None), i
 
 
 def _store(opt: Option, value: str, values: dict[str, object], lists: dict[str, list[str]]
