@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from hull import __version__
 from hull.errors import EngineError
-from hull.registry.client.wire import Body, Connection, Headers, ProtocolError
+from hull.registry.client.wire import Body, Connection, Headers, ProtocolError, request_head
 
 BLOCK = 1 << 20
 TIMEOUT = 60.0
@@ -146,15 +146,16 @@ class HttpClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        headers = _with_defaults(method, headers, body)
+        try:
+            head, chunked = request_head(method, target, parts.netloc,
+                                         _with_defaults(method, headers, body), body)
+        except ValueError as e:
+            raise RegistryUnreachable(f"{method} {url}: {e}") from None
         for attempt in range(2):
             conn, reused = self._connection(key, method, url)
             try:
-                conn.send_request(method, target, headers, body)
+                conn.send_request(head, body, chunked)
                 status, response_headers, response_body = conn.read_head(method)
-            except ValueError as e:
-                conn.close()
-                raise RegistryUnreachable(f"{method} {url}: {e}") from None
             except _STALE as e:
                 conn.close()
                 # A kept-alive connection the server had already closed: try a fresh one,

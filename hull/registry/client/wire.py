@@ -61,17 +61,24 @@ def check_target(target: str) -> None:
         raise ValueError(f"invalid character in request target {target!r}")
 
 
-def encode_head(method: str, target: str, host: str, headers: dict[str, str]) -> bytes:
-    """The request line and header block; values with CR or LF are refused."""
+def request_head(method: str, target: str, host: str, headers: dict[str, str],
+                 body: bytes | BinaryIO | None) -> tuple[bytes, bool]:
+    """The request line and header block, and whether the body goes out chunked (a stream
+    without Content-Length).  Targets and header values that could split the request are
+    refused with ValueError before anything is sent."""
     check_target(target)
+    streamed = body is not None and not isinstance(body, bytes | bytearray | memoryview)
+    chunked = streamed and not _has(headers, "Content-Length")
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    if chunked:
+        headers = {**headers, "Transfer-Encoding": "chunked"}
     for name, value in headers.items():
         value = str(value)
         if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
             raise ValueError(f"invalid header {name!r}")
         lines.append(f"{name}: {value}")
     lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1")
+    return "\r\n".join(lines).encode("latin-1"), chunked
 
 
 class Connection:
@@ -104,14 +111,9 @@ class Connection:
 
     # ---- request --------------------------------------------------------------------
 
-    def send_request(self, method: str, target: str, headers: dict[str, str],
-                     body: bytes | BinaryIO | None) -> None:
-        """Write the request; a stream body without Content-Length goes out chunked."""
-        streamed = body is not None and not isinstance(body, bytes | bytearray | memoryview)
-        if streamed and not _has(headers, "Content-Length"):
-            headers = {**headers, "Transfer-Encoding": "chunked"}
-        head = encode_head(method, target, self.host, headers)
-        if not streamed:
+    def send_request(self, head: bytes, body: bytes | BinaryIO | None, chunked: bool) -> None:
+        """Write a request made by :func:`request_head` and its body."""
+        if body is None or isinstance(body, bytes | bytearray | memoryview):
             data = bytes(body or b"")
             if len(data) <= SMALL_BODY:
                 self.sock.sendall(head + data)
@@ -120,9 +122,8 @@ class Connection:
                 self.sock.sendall(data)
             return
         self.sock.sendall(head)
-        chunked = "Transfer-Encoding" in headers
         while True:
-            chunk = body.read(BLOCK)  # type: ignore[union-attr]
+            chunk = body.read(BLOCK)
             if not chunk:
                 break
             if chunked:
