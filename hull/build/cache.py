@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
 
 from hull import digest as dg
 from hull.build.state import ImageState, layer_from_dict, layer_to_dict
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.content.store import BlobStore
     from hull.image.store import ImageStore
     from hull.state.db import Database

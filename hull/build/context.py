@@ -17,14 +17,16 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
 
 from hull.build import gopath
 from hull.build.dockerignore import DockerIgnore
 from hull.errors import InvalidArgument, NotFound
+from hull.record import field, record
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from hull.build.records import FileWatch
 
 DEFAULT_DOCKERFILE = "Dockerfile"
@@ -36,7 +38,7 @@ class ContextError(InvalidArgument):
     """The context or Dockerfile given to ``build`` cannot be used."""
 
 
-@dataclass
+@record
 class BuildContext:
     """A directory of context files (or none) and its exclusion rules."""
 
@@ -55,7 +57,7 @@ class BuildContext:
         return self.root
 
 
-@dataclass
+@record
 class LoadedBuild:
     """What ``build`` reads before it starts: the context and the Dockerfile's text."""
 
@@ -189,7 +191,7 @@ def _load_archive(context_arg: str, dockerfile_arg: str | None, stdin: BinaryIO,
 
 # ---- selecting and hashing sources ---------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """One COPY/ADD source found in a source tree.
 

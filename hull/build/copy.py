@@ -22,12 +22,12 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from hull.build import gopath
 from hull.build.context import Source, walk_source
 from hull.build.dockerignore import DockerIgnore
 from hull.errors import InvalidArgument, NotFound
+from hull.record import record
 
 DIR_MODE = 0o755
 
@@ -36,7 +36,7 @@ class CopyError(InvalidArgument):
     """A COPY/ADD cannot be carried out as written."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ownership:
     """Owner for copied files: ``None`` keeps the source's owner."""
 

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from hull.build import gopath
 from hull.errors import InvalidArgument
+from hull.record import record
 
 DEFAULT_IGNORE_FILE = ".dockerignore"
 _REGEX_ESCAPED = frozenset(".+()|{}$")
@@ -287,12 +287,11 @@ class PatternMatcher:
 
 # -- the context ---------------------------------------------------------------------------
 
-class ContextEntry(NamedTuple):
-    """One entry of the context that is sent: relative path, absolute path, kind."""
+class ContextEntry(namedtuple("ContextEntry", ("path", "full_path", "is_dir"))):
+    """One entry of the context that is sent: relative path (str), absolute path (str), and
+    whether it is a directory (bool)."""
 
-    path: str
-    full_path: str
-    is_dir: bool
+    __slots__ = ()
 
 
 def find_ignore_file(context_dir: str, dockerfile: str | None = None) -> str | None:
@@ -307,7 +306,7 @@ def find_ignore_file(context_dir: str, dockerfile: str | None = None) -> str | N
     return default if os.path.isfile(default) else None
 
 
-@dataclass
+@record
 class _Dir:
     entry: ContextEntry
     prefix: str

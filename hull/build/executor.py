@@ -31,16 +31,18 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from hull.build.cache import BuildCache, step_key
 from hull.build.instructions import Expander, HistoryContext, Instruction
 from hull.build.records import BuildResult, FileWatch
 from hull.build.state import ImageState
 from hull.errors import HullError, InvalidArgument, NotFound
+from hull.record import field, record
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.build.context import BuildContext
     from hull.build.progress import Progress
     from hull.build.stages import BuildDefinition, Stage
@@ -58,7 +60,7 @@ class BuildCancelled(BuildError):
     """A stage stopped because another one failed."""
 
 
-@dataclass
+@record
 class BuildOptions:
     """``hull build`` flags that shape the result."""
 
@@ -72,7 +74,7 @@ class BuildOptions:
     platform: str | None = None
 
 
-@dataclass
+@record
 class _Counters:
     steps: int = 0
     cached: int = 0

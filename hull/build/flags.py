@@ -7,17 +7,16 @@ values and bad booleans are errors worded like Docker's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hull.build.suggest import with_suggestion
 from hull.errors import InvalidArgument
+from hull.record import field, record
 
 
 class FlagError(InvalidArgument):
     """A flag on an instruction is unknown or malformed."""
 
 
-@dataclass
+@record
 class Flag:
     """One declared flag and the value(s) it received."""
 

@@ -21,11 +21,8 @@ the executor:
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
 
 from hull.build import gopath
 from hull.build.durations import format_duration, parse_duration
@@ -45,8 +42,13 @@ from hull.build.run_mounts import Mount, MountError, parse_mount
 from hull.build.shell_lex import ShellLex
 from hull.build.suggest import with_suggestion
 from hull.errors import HullError, InvalidArgument
+from hull.record import field, fields, record, replace
 
-HistoryStyle = Literal["buildkit", "classic"]
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Literal
+
+    HistoryStyle = Literal["buildkit", "classic"]
 DEFAULT_SHELL = ("/bin/sh", "-c")
 NETWORK_MODES = ("default", "none", "host")
 SECURITY_MODES = ("sandbox", "insecure")
@@ -74,7 +76,7 @@ class Expander:
         return self.lex.process_words(text, self.env)
 
 
-@dataclass
+@record
 class HistoryContext:
     """Build state a history line depends on.
 
@@ -102,11 +104,11 @@ def _nop_single(context: HistoryContext, text: str) -> str:
 
 
 def _json_value(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if hasattr(type(value), "__record_fields__"):
         if hasattr(value, "to_dict"):
             return value.to_dict()
         return {f.name.rstrip("_"): _json_value(getattr(value, f.name))
-                for f in dataclasses.fields(value)}
+                for f in fields(value)}
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     return value
@@ -114,7 +116,7 @@ def _json_value(value: Any) -> Any:
 
 # -- base --------------------------------------------------------------------------------
 
-@dataclass
+@record
 class Instruction:
     """Common part: where the instruction is and how it was written."""
 
@@ -135,12 +137,12 @@ class Instruction:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"instruction": self.KEYWORD.lower()}
-        for f in dataclasses.fields(self):
+        for f in fields(self):
             out[f.name.rstrip("_")] = _json_value(getattr(self, f.name))
         return out
 
 
-@dataclass
+@record
 class KeyValue:
     """``key=value`` of ENV/LABEL; ``legacy`` marks the old ``ENV key value`` form."""
 
@@ -152,7 +154,7 @@ class KeyValue:
         return f"{self.key}={self.value}"
 
 
-@dataclass
+@record
 class ArgDefinition:
     """One name of an ARG instruction, with its default (``None`` when absent)."""
 
@@ -165,7 +167,7 @@ class ArgDefinition:
 
 # -- instructions -------------------------------------------------------------------------
 
-@dataclass
+@record
 class FromInstruction(Instruction):
     """``FROM [--platform=p] image [AS name]``; ``stage_name`` is lower-cased."""
 
@@ -176,7 +178,7 @@ class FromInstruction(Instruction):
     platform: str = ""
 
 
-@dataclass
+@record
 class _PairsInstruction(Instruction):
     """ENV and LABEL: ``key=value`` pairs, expanded word by word, shown as written."""
 
@@ -187,7 +189,7 @@ class _PairsInstruction(Instruction):
     def expand(self, expander: Expander) -> _PairsInstruction:
         pairs = [KeyValue(expander.word(p.key), expander.word(p.value), p.legacy)
                  for p in self.pairs]
-        return dataclasses.replace(self, pairs=pairs)
+        return replace(self, pairs=pairs)
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
@@ -195,17 +197,17 @@ class _PairsInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class EnvInstruction(_PairsInstruction):
     KEYWORD = "ENV"
 
 
-@dataclass
+@record
 class LabelInstruction(_PairsInstruction):
     KEYWORD = "LABEL"
 
 
-@dataclass
+@record
 class MaintainerInstruction(Instruction):
     KEYWORD = "MAINTAINER"
 
@@ -217,7 +219,7 @@ class MaintainerInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class ArgInstruction(Instruction):
     """``ARG``; effective values come from :class:`hull.build.stages.StageArgs`.
 
@@ -233,7 +235,7 @@ class ArgInstruction(Instruction):
         args = [ArgDefinition(expander.word(a.key),
                               None if a.value is None else expander.word(a.value))
                 for a in self.args]
-        return dataclasses.replace(self, args=args)
+        return replace(self, args=args)
 
     args: list[ArgDefinition] = field(default_factory=list)
 
@@ -243,7 +245,7 @@ class ArgInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class _CommandLine(Instruction):
     """Shared by RUN/CMD/ENTRYPOINT: exec form or a shell string."""
 
@@ -257,7 +259,7 @@ class _CommandLine(Instruction):
         return list(self.command)
 
 
-@dataclass
+@record
 class RunInstruction(_CommandLine):
     """``RUN``; ``mounts`` is ``None`` until expansion when an option uses a variable."""
 
@@ -273,7 +275,7 @@ class RunInstruction(_CommandLine):
 
     def expand(self, expander: Expander) -> RunInstruction:
         mounts = [parse_mount(spec, expander.word) for spec in self.mount_specs]
-        return dataclasses.replace(self, mounts=mounts)
+        return replace(self, mounts=mounts)
 
     def script_heredoc(self) -> Heredoc | None:
         """The heredoc to run as an executable file (``RUN <<EOF`` starting with ``#!``)."""
@@ -322,7 +324,7 @@ class RunInstruction(_CommandLine):
         return "RUN " + " ".join([*prefix, *argv]) + " # buildkit"
 
 
-@dataclass
+@record
 class CmdInstruction(_CommandLine):
     KEYWORD = "CMD"
 
@@ -333,7 +335,7 @@ class CmdInstruction(_CommandLine):
         return _nop(context, text) if style == "classic" else text
 
 
-@dataclass
+@record
 class EntrypointInstruction(_CommandLine):
     KEYWORD = "ENTRYPOINT"
 
@@ -344,7 +346,7 @@ class EntrypointInstruction(_CommandLine):
         return _nop(context, text) if style == "classic" else text
 
 
-@dataclass
+@record
 class ShellInstruction(Instruction):
     KEYWORD = "SHELL"
 
@@ -357,7 +359,7 @@ class ShellInstruction(Instruction):
         return _nop(HistoryContext(shell=tuple(self.shell)), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class ExposeInstruction(Instruction):
     """``EXPOSE``: words as written (sorted, as Docker keeps them); see :meth:`exposed_ports`."""
 
@@ -368,7 +370,7 @@ class ExposeInstruction(Instruction):
 
     def expand(self, expander: Expander) -> ExposeInstruction:
         ports = [word for port in self.ports for word in expander.words(port)]
-        return dataclasses.replace(self, ports=ports)
+        return replace(self, ports=ports)
 
     def exposed_ports(self) -> list[str]:
         """``port/proto`` keys for the image config (``8000-8002`` expanded)."""
@@ -381,7 +383,7 @@ class ExposeInstruction(Instruction):
         return "EXPOSE " + go_set_map(self.exposed_ports())
 
 
-@dataclass
+@record
 class UserInstruction(Instruction):
     KEYWORD = "USER"
     EXPANDS = True
@@ -389,7 +391,7 @@ class UserInstruction(Instruction):
     user: str = ""
 
     def expand(self, expander: Expander) -> UserInstruction:
-        return dataclasses.replace(self, user=expander.word(self.user))
+        return replace(self, user=expander.word(self.user))
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
@@ -397,7 +399,7 @@ class UserInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class WorkdirInstruction(Instruction):
     KEYWORD = "WORKDIR"
     EXPANDS = True
@@ -405,7 +407,7 @@ class WorkdirInstruction(Instruction):
     path: str = ""
 
     def expand(self, expander: Expander) -> WorkdirInstruction:
-        return dataclasses.replace(self, path=expander.word(self.path))
+        return replace(self, path=expander.word(self.path))
 
     def resolve(self, current: str = "/") -> str:
         """The new working directory: absolute paths as written, relative ones joined."""
@@ -420,7 +422,7 @@ class WorkdirInstruction(Instruction):
         return _nop_single(context, text) if style == "classic" else text
 
 
-@dataclass
+@record
 class VolumeInstruction(Instruction):
     KEYWORD = "VOLUME"
     EXPANDS = True
@@ -431,7 +433,7 @@ class VolumeInstruction(Instruction):
         volumes = [expander.word(v) for v in self.volumes]
         if any(not v for v in volumes):
             raise InstructionError("VOLUME specified can not be an empty string")
-        return dataclasses.replace(self, volumes=volumes)
+        return replace(self, volumes=volumes)
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
@@ -439,7 +441,7 @@ class VolumeInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class StopSignalInstruction(Instruction):
     KEYWORD = "STOPSIGNAL"
     EXPANDS = True
@@ -447,7 +449,7 @@ class StopSignalInstruction(Instruction):
     signal: str = ""
 
     def expand(self, expander: Expander) -> StopSignalInstruction:
-        return dataclasses.replace(self, signal=expander.word(self.signal))
+        return replace(self, signal=expander.word(self.signal))
 
     def history_text(self, style: HistoryStyle = "buildkit",
                      context: HistoryContext | None = None) -> str | None:
@@ -455,7 +457,7 @@ class StopSignalInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class HealthcheckInstruction(Instruction):
     """``HEALTHCHECK``; ``test`` is ``["NONE"]``, ``["CMD", ...]`` or ``["CMD-SHELL", s]``.
 
@@ -481,7 +483,7 @@ class HealthcheckInstruction(Instruction):
         return _nop(context or HistoryContext(), text) if style == "classic" else text
 
 
-@dataclass
+@record
 class OnbuildInstruction(Instruction):
     """``ONBUILD``: ``expression`` is stored in the image; ``trigger`` is it parsed."""
 
@@ -497,7 +499,7 @@ class OnbuildInstruction(Instruction):
         return None
 
 
-@dataclass
+@record
 class SourceContent:
     """A COPY/ADD source given inline as a heredoc."""
 
@@ -506,7 +508,7 @@ class SourceContent:
     expand: bool
 
 
-@dataclass
+@record
 class _Transfer(Instruction):
     """Shared by COPY and ADD."""
 
@@ -527,12 +529,12 @@ class _Transfer(Instruction):
         left alone; ``<<"EOF"`` bodies are kept verbatim.
         """
         lex = ShellLex("\\", skip_process_quotes=True)
-        contents = [dataclasses.replace(c, data=lex.process_word(c.data, env)) if c.expand
+        contents = [replace(c, data=lex.process_word(c.data, env)) if c.expand
                     else c for c in self.contents]
-        return dataclasses.replace(self, contents=contents)
+        return replace(self, contents=contents)
 
     def _expanded(self, expander: Expander, **extra: Any) -> Any:
-        return dataclasses.replace(
+        return replace(
             self, sources=[expander.word(s) for s in self.sources],
             dest=expander.word(self.dest), chown=expander.word(self.chown),
             chmod=expander.word(self.chmod), **extra)
@@ -549,7 +551,7 @@ class _Transfer(Instruction):
         return " ".join(parts) + " # buildkit"
 
 
-@dataclass
+@record
 class CopyInstruction(_Transfer):
     KEYWORD = "COPY"
 
@@ -560,7 +562,7 @@ class CopyInstruction(_Transfer):
         return self._expanded(expander)
 
 
-@dataclass
+@record
 class AddInstruction(_Transfer):
     KEYWORD = "ADD"
 
@@ -818,7 +820,7 @@ def _onbuild(node: Node) -> OnbuildInstruction:
         expression += "".join(f"\n{h.content}{h.name}" for h in node.heredocs)
     trigger = None
     if node.sub is not None:
-        sub = dataclasses.replace(node.sub, start_line=node.start_line,
+        sub = replace(node.sub, start_line=node.start_line,
                                   end_line=node.end_line, heredocs=list(node.heredocs))
         trigger = build_instruction(sub)
     return OnbuildInstruction(**_base(node), expression=expression, trigger=trigger)

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from hull.build.shell_lex import ShellLex, ShellLexError, go_quote, is_go_space
 from hull.errors import InvalidArgument
+from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_ESCAPE = "\\"
 _DIRECTIVE_KEYS = frozenset({"syntax", "escape", "check"})
@@ -54,7 +57,7 @@ class DockerfileSyntaxError(InvalidArgument):
         return DockerfileSyntaxError(self.detail, self.line, self.end_line, filename)
 
 
-@dataclass
+@record
 class Heredoc:
     """A here-document attached to an instruction (``RUN <<EOF``)."""
 
@@ -73,7 +76,7 @@ class Heredoc:
                 "chomp": self.chomp, "file_descriptor": self.file_descriptor}
 
 
-@dataclass
+@record
 class Node:
     """One instruction as written: what Docker's parser hands to the dispatcher.
 
@@ -113,7 +116,7 @@ class Node:
         return out
 
 
-@dataclass
+@record
 class ParseWarning:
     """Something Docker accepts but warns about (empty continuation lines)."""
 
@@ -121,7 +124,7 @@ class ParseWarning:
     line: int
 
 
-@dataclass
+@record
 class ParseResult:
     """The nodes of a Dockerfile plus the directives that shaped its parsing."""
 

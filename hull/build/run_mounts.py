@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from hull.build.shell_lex import go_quote
 from hull.build.suggest import with_suggestion
 from hull.errors import InvalidArgument
+from hull.record import record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 SHARING_MODES = ("shared", "private", "locked")
@@ -35,7 +38,7 @@ class MountError(InvalidArgument):
     """A ``--mount`` value is malformed."""
 
 
-@dataclass
+@record
 class Mount:
     """One ``RUN --mount``; ``None`` means "not given" where the default needs context."""
 

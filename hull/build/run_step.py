@@ -18,11 +18,11 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from hull.build import gopath
 from hull.build.locks import FORK_LOCK
 from hull.errors import HullError
+from hull.record import field, record
 
 TAIL_BYTES = 4096
 HOSTNAME = "buildkitsandbox"
@@ -79,7 +79,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@dataclass
+@record
 class RunRequest:
     """What one RUN executes and how."""
 
@@ -93,7 +93,7 @@ class RunRequest:
     insecure: bool = False
 
 
-@dataclass
+@record
 class RunOutcome:
     exit_code: int
     tail: bytes

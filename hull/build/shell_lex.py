@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from hull.errors import InvalidArgument
+from hull.record import field, record
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0")
@@ -46,7 +46,7 @@ def _is_name_char(ch: str) -> bool:
     return ch.isalpha() or ch.isdecimal() or ch == "_"
 
 
-@dataclass
+@record
 class WordResult:
     """The expansion of one word and which variables it used."""
 

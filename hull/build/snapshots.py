@@ -18,11 +18,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from hull.image.model import LayerRecord
 from hull.oci import mediatypes as mt
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
     from hull.content.store import BlobStore
     from hull.image.store import ImageStore

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import platform as host_platform
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from hull.build.instructions import (
     ArgDefinition,
@@ -33,6 +32,7 @@ from hull.build.parser import DockerfileSyntaxError, parse
 from hull.build.shell_lex import ShellLex, go_quote
 from hull.build.suggest import with_suggestion
 from hull.errors import HullError, InvalidArgument, NotFound
+from hull.record import field, record
 
 SCRATCH = "scratch"
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
@@ -49,7 +49,7 @@ class StageError(InvalidArgument):
     """Stages reference each other in a way Docker refuses."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     """An OCI platform as ``os/arch[/variant]``."""
 
@@ -86,7 +86,7 @@ def platform_args(target: Platform, build: Platform) -> dict[str, str]:
     }
 
 
-@dataclass
+@record
 class Stage:
     """The instructions from one ``FROM`` up to the next.
 
@@ -204,7 +204,7 @@ class StageArgs:
         return out
 
 
-@dataclass
+@record
 class BuildDefinition:
     """A parsed Dockerfile resolved for one build: stages, ARGs and dependencies."""
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from hull import digest as dg
 from hull.image.model import LayerRecord
 from hull.oci.runtime_spec import DEFAULT_PATH
+from hull.record import field, record
+
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def now_rfc3339() -> str:
@@ -39,7 +42,7 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
                        blob_size=int(d["blob_size"]))
 
 
-@dataclass
+@record
 class ImageState:
     """A config document and the layers under it; ``digest`` is its would-be image id."""
 

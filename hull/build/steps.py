@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from hull.build import instructions as ins
 from hull.build import steps_config as config
 from hull.build import steps_files as files
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.build.executor import StageBuilder
 
 HANDLERS: dict[type, Callable[[StageBuilder, Any], None]] = {

@@ -7,8 +7,6 @@ same config (timestamps included).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from hull.build.instructions import (
     ArgInstruction,
     CmdInstruction,
@@ -25,7 +23,10 @@ from hull.build.instructions import (
     VolumeInstruction,
 )
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.build.executor import StageBuilder
     from hull.build.state import ImageState
 

@@ -7,8 +7,6 @@ instruction and, for COPY/ADD from the context, the content hash of the files it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from hull.build import copy as copying
 from hull.build.context import Source, content_hash, find_sources
 from hull.build.executor import BuildCancelled, BuildError
@@ -21,7 +19,10 @@ from hull.build.instructions import (
 )
 from hull.errors import InvalidArgument, NotFound
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from hull.build.executor import StageBuilder
     from hull.build.records import FileWatch
     from hull.build.state import ImageState

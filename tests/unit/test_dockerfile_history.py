@@ -9,8 +9,6 @@ its history line.
 
 from __future__ import annotations
 
-import dataclasses
-
 from hull.build.instructions import (
     ArgInstruction,
     EnvInstruction,
@@ -21,6 +19,7 @@ from hull.build.instructions import (
     WorkdirInstruction,
 )
 from hull.build.stages import StageArgs, load_dockerfile
+from hull.record import replace
 
 DOCKERFILE = """FROM busybox AS base
 ARG VERSION=1.2.3
@@ -113,8 +112,8 @@ def history(style: str) -> list[str]:
     for instruction in stage.instructions:
         expanded: Instruction = instruction.expand(Expander({**args.values, **env}))
         if instruction.KEYWORD in ("COPY", "ADD"):
-            context = dataclasses.replace(context, source_hash=next(hashes))
-        line = expanded.history_text(style, dataclasses.replace(
+            context = replace(context, source_hash=next(hashes))
+        line = expanded.history_text(style, replace(
             context, build_args=tuple(args.run_build_args())))
         if line is not None:
             lines.append(line)
@@ -123,9 +122,9 @@ def history(style: str) -> list[str]:
         elif isinstance(expanded, EnvInstruction):
             env.update((p.key, p.value) for p in expanded.pairs)
         elif isinstance(expanded, ShellInstruction):
-            context = dataclasses.replace(context, shell=tuple(expanded.shell))
+            context = replace(context, shell=tuple(expanded.shell))
         elif isinstance(expanded, WorkdirInstruction):
-            context = dataclasses.replace(context, workdir=expanded.resolve(context.workdir))
+            context = replace(context, workdir=expanded.resolve(context.workdir))
     return lines
 
 
