@@ -3,8 +3,10 @@
 No shim is involved: the calling process asks the runtime to join the container's
 namespaces and cgroup and becomes the parent of the new process (the builtin runtime forks
 it directly; for runc the caller is made a child subreaper so the process is reparented to
-it when ``runc exec --detach`` returns).  The caller then waits for it like any child, so
-``hull exec CTR true`` costs one database read, one config read and one fork.
+it when ``runc exec --detach`` returns).  The caller then waits for it like any child.  A
+running container named by its full id or exact name is found from two small files in its
+bundle (:func:`start_exec_running`), so ``hull exec CTR true`` costs a few file reads and one
+fork, and loads no database code; anything else goes through the database.
 
 The process description starts from the container's own ``process`` in its config.json, so
 the new process gets the container's capabilities, rlimits, no_new_privs and (in the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 
+from hull.engine.container_paths import ContainerPaths
 from hull.errors import Conflict, HullError, InvalidArgument
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
@@ -68,16 +71,16 @@ def _merge_env(base: list[str], extra: list[str]) -> list[str]:
     return out
 
 
-def exec_process(service: ContainerService, c: Container, opts: ExecOptions) -> dict[str, Any]:
-    """The runtime-spec ``process`` for ``opts`` in container ``c`` (which must be running)."""
+def exec_process(paths: ContainerPaths, opts: ExecOptions) -> dict[str, Any]:
+    """The runtime-spec ``process`` for ``opts`` in the container at ``paths`` (which must be
+    running)."""
     if not opts.cmd:
         raise InvalidArgument("exec requires at least 1 argument", exit_code=1)
-    paths = service.paths(c.id)
     try:
         with open(paths.config) as f:
             base = dict(json.load(f)["process"])
     except (OSError, ValueError, KeyError):
-        raise Conflict(f"Container {c.id} is not running", exit_code=1) from None
+        raise Conflict(f"Container {paths.id} is not running", exit_code=1) from None
     process: dict[str, Any] = {k: v for k, v in base.items() if k != "consoleSize"}
     process["args"] = list(opts.cmd)
     process["terminal"] = opts.tty
@@ -115,7 +118,7 @@ def start_exec(service: ContainerService, ref: str, opts: ExecOptions, stdio: St
     """Start the process in container ``ref``; its pid, a child of the calling process."""
     c = service.get(ref)
     _running(c)
-    process = exec_process(service, c, opts)
+    process = exec_process(service.paths(c.id), opts)
     runtime = service.runtime(c)
     if runtime.name != "builtin":
         from hull.runtime import syscalls as sc
@@ -124,12 +127,80 @@ def start_exec(service: ContainerService, ref: str, opts: ExecOptions, stdio: St
     try:
         return runtime.exec(c.id, process, stdio, console_socket)
     except HullError as e:
-        if e.exit_code in (126, 127):
-            raise HullError(f"OCI runtime exec failed: exec failed: {e}: unknown",
-                            EXIT_CANNOT_EXEC) from None
-        if isinstance(e, Conflict):
-            raise Conflict(f"Container {c.id} is not running", exit_code=1) from None
-        raise
+        raise _exec_error(c.id, e) from None
+
+
+def _exec_error(container_id: str, error: HullError) -> HullError:
+    """The runtime's refusal in Docker's words."""
+    if error.exit_code in (126, 127):
+        return HullError(f"OCI runtime exec failed: exec failed: {error}: unknown",
+                         EXIT_CANNOT_EXEC)
+    if isinstance(error, Conflict):
+        return Conflict(f"Container {container_id} is not running", exit_code=1)
+    return error
+
+
+def start_exec_running(run_root: str, ref: str, opts: ExecOptions, stdio: Stdio,
+                       console_socket: str | None = None) -> int | None:
+    """:func:`start_exec` without the database, for the common case; None when it cannot tell.
+
+    A started container's bundle holds its name and its shim's identity, so a full id or an
+    exact name of a running container of the builtin runtime whose shim is alive is found
+    by reading two small files.  Everything else (an id prefix, a stopped, paused or
+    restarting container, another runtime, a dead shim that the database path repairs, and
+    every refusal, which that path words like Docker) answers None before anything starts.
+    """
+    container_id = _running_id(run_root, ref)
+    if container_id is None:
+        return None
+    paths = ContainerPaths("", run_root, container_id)
+    if not os.path.isdir(os.path.join(paths.runtime_root, "builtin", container_id)):
+        return None
+    try:
+        process = exec_process(paths, opts)
+    except HullError:
+        return None
+    from hull.runtime.builtin import BuiltinRuntime
+
+    try:
+        return BuiltinRuntime(paths.runtime_root).exec(container_id, process, stdio,
+                                                       console_socket)
+    except Conflict:
+        return None  # not running (any more), or paused: nothing was started
+    except HullError as e:
+        raise _exec_error(container_id, e) from None
+
+
+def _running_id(run_root: str, ref: str) -> str | None:
+    """The id of the started container whose full id or name is ``ref`` and whose shim lives."""
+    base = os.path.join(run_root, "containers")
+    if len(ref) == 64 and all(ch in "0123456789abcdef" for ch in ref):
+        found = ref if os.path.isdir(os.path.join(base, ref)) else None
+    else:
+        found = None
+        try:
+            entries = os.listdir(base)
+        except OSError:
+            return None
+        for entry in entries:
+            if len(entry) == 64 and _read(os.path.join(base, entry, "name")) == ref:
+                found = entry
+                break
+    if found is None:
+        return None
+    pid, _, start = _read(os.path.join(base, found, "shim")).partition(" ")
+    from hull.engine.container_model import shim_alive
+
+    return found if pid.isdigit() and start.isdigit() and \
+        shim_alive(int(pid), int(start)) else None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def wait_exec(pid: int) -> int:

@@ -254,7 +254,7 @@ def container_logs(service: Any, ref: str, follow_logs: bool = False, tail: int 
         except NotFound:
             last_check[1] = False
             return False
-        from hull.engine.containers import shim_alive
+        from hull.engine.container_model import shim_alive
 
         alive = current.running or shim_alive(int(current.hull.get("ShimPid") or 0),
                                               int(current.hull.get("ShimStart") or 0))

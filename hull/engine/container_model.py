@@ -156,3 +156,16 @@ class Container:
                 doc[key] = value
         doc["Name"] = "/" + self.name
         return doc
+
+
+def shim_alive(pid: int, start: int) -> bool:
+    """Whether the process ``pid`` that started at ``start`` (clock ticks) still runs."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return False
+    fields = raw[raw.rindex(b")") + 2:].split()
+    return int(fields[19]) == start and fields[0] not in (b"Z", b"X")

@@ -40,6 +40,16 @@ class ContainerPaths:
         return os.path.join(self.bundle, "config.json")
 
     @property
+    def name_file(self) -> str:
+        """The container's name while it runs (``exec`` finds it without the database)."""
+        return os.path.join(self.bundle, "name")
+
+    @property
+    def shim_file(self) -> str:
+        """"<pid> <start time>" of the shim watching the container, written as it starts."""
+        return os.path.join(self.bundle, "shim")
+
+    @property
     def attach_socket(self) -> str:
         return os.path.join(self.bundle, "attach.sock")
 

@@ -22,6 +22,7 @@ from hull.engine.container_model import (
     fresh_state,
     new_id,
     rfc3339_nano,
+    shim_alive,
 )
 from hull.engine.container_paths import ContainerPaths
 from hull.engine.container_store import ContainerStore
@@ -111,16 +112,11 @@ def merge_image_config(config: dict[str, Any], image: dict[str, Any]) -> None:
         config["Volumes"] = {**image["Volumes"], **(config.get("Volumes") or {})}
 
 
-def shim_alive(pid: int, start: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return False
-    fields = raw[raw.rindex(b")") + 2:].split()
-    return int(fields[19]) == start and fields[0] not in (b"Z", b"X")
+def _write_small(path: str, text: str) -> None:
+    """Replace a small file whole: a reader sees the old or the new text, never a mix."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 class ContainerService:
@@ -458,6 +454,7 @@ class ContainerService:
         merge_mounts(spec, self.engine.volumes.mount_entries(c.id, paths.rootfs))
         with open(paths.config, "w") as f:
             json.dump(spec, f)
+        _write_small(paths.name_file, c.name)
         return ShimPlan(container_id=c.id, paths=paths, db_path=self.engine.db.path,
                         snapshotter=snap.name, runtime=c.runtime_name, tty=bool(cfg.get("Tty")),
                         open_stdin=bool(cfg.get("OpenStdin")),
@@ -704,6 +701,8 @@ class ContainerService:
         if new == c.name:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         self.store.rename(c.id, new)
+        if os.path.isdir(self.paths(c.id).bundle):  # a running container: exec finds it by name
+            _write_small(self.paths(c.id).name_file, new)
 
     def prune(self, filters: dict[str, list[str]]) -> tuple[list[str], int]:
         """Remove every stopped container matching ``filters`` (until, label)."""

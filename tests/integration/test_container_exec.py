@@ -127,3 +127,29 @@ def test_exec_arguments_parsed_without_click() -> None:
     assert parse_args(["--", "web", "ls", "-l"])[1:] == ("web", ["ls", "-l"])  # type: ignore[index]
     for args in (["web"], ["--help"], ["-x", "web", "ls"], ["-u"], ["-iz", "web", "ls"]):
         assert parse_args(args) is None
+
+
+def test_exec_finds_running_containers_by_name_and_id_without_the_database(ctr: Ctr) -> None:
+    cid = ctr.ok("run", "-d", "--name", "first", "busybox", "sleep", "300").strip()
+    assert (ctr.run_root / "containers" / cid / "name").read_text() == "first"
+    ctr.ok("rename", "first", "second")
+    old = ctr.run("exec", "first", "true")
+    assert old.returncode == 1 and old.stderr == "Error: No such container: first\n"
+    assert ctr.ok("exec", "second", "echo", "renamed") == "renamed\n"
+    assert ctr.ok("exec", cid, "hostname") == ctr.ok("exec", cid[:8], "hostname")
+    ctr.ok("run", "-d", "--name", "first", "busybox", "sleep", "300")  # the old name, reused
+    assert ctr.ok("exec", "first", "hostname") != ctr.ok("exec", "second", "hostname")
+
+
+def test_exec_into_a_container_whose_shim_died_is_refused(ctr: Ctr) -> None:
+    import signal
+
+    cid = ctr.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "300").strip()
+    pid, _ = (ctr.run_root / "containers" / cid / "shim").read_text().split()
+    os.kill(int(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    out = ctr.run("exec", "orphan", "true")
+    assert out.returncode == 1 and "is not running" in out.stderr
+    assert ctr.state("orphan")["Running"] is False

@@ -66,7 +66,7 @@ def run_exec(engine: Callable[[], Any], container: str, command: list[str],
     from hull.runtime.cgroups import warm_up_migration
 
     warm_up_migration()  # the kernel's cgroup-move wait overlaps the lookups below
-    from hull.engine.container_exec import ExecOptions, start_exec
+    from hull.engine.container_exec import ExecOptions
     from hull.errors import InvalidArgument
     from hull.runtime.base import Stdio
 
@@ -88,20 +88,30 @@ def run_exec(engine: Callable[[], Any], container: str, command: list[str],
     options = ExecOptions(cmd=list(command), tty=tty, user=opts["user"] or "",
                           workdir=opts["workdir"] or "", env=env,
                           privileged=bool(opts["privileged"]), console_size=size)
-    service = engine().containers
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:
         if tty and not opts["detach"]:
-            return _exec_terminal(service, container, options, null,
+            return _exec_terminal(engine(), container, options, null,
                                   bool(opts["interactive"]), opts["detach_keys"])
         stdin = 0 if opts["interactive"] else null
         stdio = Stdio(null, null, null) if opts["detach"] else Stdio(stdin, 1, 2)
-        pid = start_exec(service, container, options, stdio)
+        pid = _start(engine(), container, options, stdio)
     finally:
         os.close(null)
     if opts["detach"]:
         return 0
     return _wait_forwarding_signals(pid)
+
+
+def _start(engine: Any, container: str, options: Any, stdio: Any,
+           console_socket: str | None = None) -> int:
+    """The exec'd process's pid: found without the database when that is possible."""
+    from hull.engine.container_exec import start_exec, start_exec_running
+
+    pid = start_exec_running(engine.run_root, container, options, stdio, console_socket)
+    if pid is None:
+        pid = start_exec(engine.containers, container, options, stdio, console_socket)
+    return pid
 
 
 def _wait_forwarding_signals(pid: int) -> int:
@@ -117,12 +127,11 @@ def _wait_forwarding_signals(pid: int) -> int:
     return wait_exec(pid)
 
 
-def _exec_terminal(service: Any, container: str, options: Any, null: int, interactive: bool,
+def _exec_terminal(engine: Any, container: str, options: Any, null: int, interactive: bool,
                    detach_keys: str | None) -> int:
     import socket
     import tempfile
 
-    from hull.engine.container_exec import start_exec
     from hull.runtime.base import Stdio
 
     with tempfile.TemporaryDirectory(prefix="hull-exec-") as tmp:
@@ -132,7 +141,7 @@ def _exec_terminal(service: Any, container: str, options: Any, null: int, intera
         listener.listen(1)
         listener.settimeout(10)
         try:
-            pid = start_exec(service, container, options, Stdio(null, null, null), path)
+            pid = _start(engine, container, options, Stdio(null, null, null), path)
             conn, _ = listener.accept()
             with conn:
                 _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
