@@ -65,6 +65,8 @@ class RegistryDestination(ImageDestination):
         self._present: set[str] = set()
         self._absent: set[str] = set()
         self._lock = threading.Lock()
+        self._config_thread: threading.Thread | None = None
+        self._config_error: BaseException | None = None
 
     def has_blob(self, desc: Descriptor) -> bool:
         with self._lock:
@@ -94,8 +96,18 @@ class RegistryDestination(ImageDestination):
         return note
 
     def put_config(self, data: bytes, desc: Descriptor) -> None:
-        if not self.has_blob(desc):
-            self.put_blob(lambda: io.BytesIO(data), desc)
+        """Send the config on a thread of its own, alongside the layers; the manifest
+        waits for it."""
+
+        def send() -> None:
+            try:
+                if not self.has_blob(desc):
+                    self.put_blob(lambda: io.BytesIO(data), desc)
+            except BaseException as e:  # raised again by put_manifest
+                self._config_error = e
+
+        self._config_thread = threading.Thread(target=send, name="hull-config", daemon=True)
+        self._config_thread.start()
 
     def put_layer(self, open_stream: Callable[[], BinaryIO], desc: Descriptor, diff_id: str,
                   index: int, diff_size: int | None) -> Descriptor:
@@ -104,5 +116,10 @@ class RegistryDestination(ImageDestination):
         return desc
 
     def put_manifest(self, data: bytes, media_type: str, names: list[str]) -> None:
+        if self._config_thread is not None:
+            self._config_thread.join()
+            self._config_thread = None
+        if self._config_error is not None:
+            raise self._config_error
         self.pushed_digest = self.repo.put_manifest(self.tag, data, media_type)
         self.pushed_size = len(data)

@@ -26,6 +26,10 @@ MANIFEST_ACCEPT = ", ".join((mt.OCI_INDEX, mt.DOCKER_MANIFEST_LIST, mt.OCI_MANIF
                              mt.DOCKER_MANIFEST_V1))
 MAX_MANIFEST_SIZE = 4 << 20
 BLOB_RETRIES = 5
+#: Blobs up to this size are offered whole in the POST that opens an upload.  A registry
+#: that ignores the body drains it (Go's server drains up to 256 KiB and keeps the
+#: connection), so little is wasted on registries that want POST then PUT.
+MONOLITHIC_MAX = 256 * 1024
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -164,10 +168,35 @@ class Repository:
         raise error_from(response, f"mount blob {digest[:19]}")
 
     def upload_blob(self, desc: Descriptor, open_stream: Callable[[], BinaryIO]) -> None:
-        """Upload a blob: open a session, then send it whole with PUT ?digest=."""
-        response = self._request("POST", self._path("blobs/uploads"))
-        if response.status != 202:
-            raise error_from(response, f"start upload of {desc.digest[:19]}")
+        """Upload a blob.
+
+        A small blob goes whole in the POST that opens the session (``?digest=``, one round
+        trip); a registry that does not take it that way answers 202 with a session, which
+        the blob then goes to with PUT, and the session remembers not to try again.  Larger
+        blobs open a session first and send it whole with ``PUT ?digest=``.
+        """
+        session = self.session
+        if 0 <= desc.size <= MONOLITHIC_MAX and session.monolithic_uploads is not False:
+            path = f"{self._path('blobs/uploads')}?digest={quote(desc.digest)}"
+            response = self._request("POST", path, headers={
+                "Content-Type": "application/octet-stream", "Content-Length": str(desc.size)},
+                body=open_stream)
+            if response.status == 201:
+                response.read()
+                session.monolithic_uploads = True
+                return
+            if response.status != 202:
+                if session.monolithic_uploads is None and response.status in (400, 405, 415):
+                    response.close()  # refused outright: use the two-step upload from now on
+                    session.monolithic_uploads = False
+                    self.upload_blob(desc, open_stream)
+                    return
+                raise error_from(response, f"upload blob {desc.digest[:19]}")
+            session.monolithic_uploads = False
+        else:
+            response = self._request("POST", self._path("blobs/uploads"))
+            if response.status != 202:
+                raise error_from(response, f"start upload of {desc.digest[:19]}")
         response.read()
         location = response.header("Location")
         if not location:

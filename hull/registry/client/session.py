@@ -88,6 +88,9 @@ class RegistrySession:
         self.auth = Authenticator(credentials, endpoint.registry)
         self._auth_lock = threading.Lock()
         self._pinged = False
+        #: Whether the registry stores a blob sent whole with ``POST ?digest=`` (None: not
+        #: known yet).  Learned by the first small upload.
+        self.monolithic_uploads: bool | None = None
 
     def url(self, path: str) -> str:
         return path if "://" in path else self.endpoint.base_url + path
