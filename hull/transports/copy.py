@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import BinaryIO
 
 from hull.errors import CorruptArchive, NotFound
 from hull.oci import mediatypes as mt
@@ -18,9 +18,6 @@ from hull.oci.image import ConfigError, ImageConfig
 from hull.oci.manifest import Index, Manifest, ManifestError
 from hull.transports.base import CopyResult, ImageDestination, ImageSource
 from hull.transports.verify import VerifyingReader
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 Progress = Callable[[str, Descriptor], None]
 
@@ -192,7 +189,7 @@ def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
         raise
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
     all_names = list(names if names is not None else src.names())
     dest.put_manifest(data, manifest.media_type, all_names)
     dest.commit()
@@ -202,13 +199,72 @@ def _copy(src: ImageSource, dest: ImageDestination, names: list[str] | None,
                       names=all_names)
 
 
+class _Transfer:
+    """One layer's transfer on the pool; :meth:`result` waits for it and raises its error."""
+
+    def __init__(self, fn: Callable[[Descriptor], None], layer: Descriptor) -> None:
+        self._fn = fn
+        self._layer = layer
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._fn(self._layer)
+        except BaseException as e:  # handed to whoever waits for the result
+            self._error = e
+        finally:
+            self._done.set()
+
+    def cancel(self) -> None:
+        self._error = CopyCancelled("copy cancelled")
+        self._done.set()
+
+    def result(self) -> None:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+
+
+class _TransferPool:
+    """A few threads working through a fixed list of transfers, first come first served.
+
+    (concurrent.futures would do, but importing it pulls in logging: milliseconds of
+    every push and pull.)
+    """
+
+    def __init__(self, workers: int, transfers: list[_Transfer]) -> None:
+        self._queue = list(reversed(transfers))
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._work, name=f"hull-blob_{i}")
+                         for i in range(min(workers, len(transfers)))]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                transfer = self._queue.pop()
+            transfer.run()
+
+    def shutdown(self) -> None:
+        """Cancel the transfers not started yet and wait for the running ones."""
+        with self._lock:
+            waiting, self._queue = self._queue, []
+        for transfer in waiting:
+            transfer.cancel()
+        for thread in self._threads:
+            thread.join()
+
+
 def _start_transfers(dest: ImageDestination, layers: tuple[Descriptor, ...], workers: int,
                      opener: Callable[[Descriptor], BinaryIO], observer: CopyObserver,
-                     cancel: threading.Event) -> tuple[Any, dict[str, Future[None]]]:
+                     cancel: threading.Event) -> tuple[_TransferPool | None, dict[str, _Transfer]]:
     """Transfer layer blobs on ``workers`` threads ahead of the in-order layer hand-over."""
     if workers <= 1:
         return None, {}
-    from concurrent.futures import ThreadPoolExecutor
 
     def transfer(layer: Descriptor) -> None:
         if cancel.is_set():
@@ -219,10 +275,9 @@ def _start_transfers(dest: ImageDestination, layers: tuple[Descriptor, ...], wor
         note = dest.put_blob(lambda: opener(layer), layer)
         observer.layer(layer, "transferred", note)
 
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="hull-blob")
-    ahead: dict[str, Future[None]] = {}
+    ahead: dict[str, _Transfer] = {}
     for layer in layers:
         if layer.digest not in ahead:
             observer.layer(layer, "waiting")
-            ahead[layer.digest] = pool.submit(transfer, layer)
-    return pool, ahead
+            ahead[layer.digest] = _Transfer(transfer, layer)
+    return _TransferPool(workers, list(ahead.values())), ahead
