@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 
@@ -48,6 +47,8 @@ class BuildContext:
 
     def close(self) -> None:
         if self.temporary:
+            import shutil
+
             shutil.rmtree(self.temporary, ignore_errors=True)
             self.temporary = None
 
@@ -75,6 +76,7 @@ def _looks_like_archive(head: bytes) -> bool:
 
 
 def _spool(stream: BinaryIO, directory: str) -> str:
+    import shutil
     import tempfile
 
     fd, path = tempfile.mkstemp(dir=directory, prefix="stdin-")
@@ -152,6 +154,7 @@ def _dockerfile_path(root: str, given: str | None) -> str:
 
 def _load_archive(context_arg: str, dockerfile_arg: str | None, stdin: BinaryIO,
                   stdin_dockerfile: bytes | None, scratch_dir: str) -> LoadedBuild:
+    import shutil
     import tempfile
 
     temporary = tempfile.mkdtemp(prefix="context-", dir=scratch_dir)
@@ -349,6 +352,7 @@ def content_hash(sources: list[Source], ignore: DockerIgnore | None,
 @contextlib.contextmanager
 def scratch_directory(parent: str, prefix: str) -> Iterator[str]:
     """A private directory below ``parent``, removed afterwards."""
+    import shutil
     import tempfile
 
     os.makedirs(parent, exist_ok=True)

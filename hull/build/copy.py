@@ -19,7 +19,6 @@ Paths in the root filesystem are resolved with every symlink kept inside it.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 
@@ -184,6 +183,8 @@ class Copier:
             return
         if os.path.lexists(dest):
             if os.path.isdir(dest) and not os.path.islink(dest):
+                import shutil
+
                 shutil.rmtree(dest)
             else:
                 os.unlink(dest)
@@ -231,18 +232,38 @@ def _copy_content(src: str, dest: str) -> None:
     with open(src, "rb") as fin:
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fout:
-            size = os.fstat(fin.fileno()).st_size
-            offset = 0
-            try:
-                while offset < size:
-                    sent = os.copy_file_range(fin.fileno(), fout.fileno(), size - offset)
-                    if sent == 0:
-                        break
-                    offset += sent
-            except OSError:
-                fin.seek(offset)
-                fout.seek(offset)
-                shutil.copyfileobj(fin, fout, 1 << 20)
+            _copy_bytes(fin.fileno(), fout.fileno(), os.fstat(fin.fileno()).st_size)
+
+
+def _copy_bytes(fin: int, fout: int, size: int) -> None:
+    """Copy ``size`` bytes in the kernel where it can: copy_file_range (which may share
+    blocks) on one filesystem, sendfile across filesystems (a context on the host, the step's
+    overlay), and read/write when neither works."""
+    offset = 0
+    try:
+        while offset < size:
+            sent = os.copy_file_range(fin, fout, size - offset)
+            if sent == 0:
+                return
+            offset += sent
+        return
+    except OSError:
+        pass
+    try:
+        while offset < size:
+            sent = os.sendfile(fout, fin, offset, size - offset)
+            if sent == 0:
+                return
+            offset += sent
+        return
+    except OSError:
+        pass
+    os.lseek(fin, offset, os.SEEK_SET)
+    os.lseek(fout, offset, os.SEEK_SET)
+    while chunk := os.read(fin, 1 << 20):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fout, view):]
 
 
 def is_archive(path: str) -> bool:

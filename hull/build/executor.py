@@ -86,6 +86,19 @@ class _Counters:
             self.cached += int(cached)
 
 
+def _remove_scratch(path: str) -> None:
+    """The build's scratch directory: normally empty by now (steps remove their mount
+    points), so one rmdir does; whatever a failure left goes with shutil."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def image_store(engine: Engine) -> ImageStore:
     """The engine's image store; its snapshotter opens only when a step needs a filesystem
     (a fully cached build never does)."""
@@ -154,9 +167,7 @@ class Builder:
             BuildCache(self.engine.db, image_store(self.engine), self.engine.content).touch(
                 self.hits)
         finally:
-            import shutil
-
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            _remove_scratch(self.scratch)
         familiar = [reference.parse(t).familiar() for t in tags]
         self.progress.finished(image, familiar)
         return BuildResult(image, familiar, self.counters.steps, self.counters.cached)

@@ -10,7 +10,6 @@ default target) are left for the executor.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 
@@ -94,6 +93,8 @@ def ram_in_bytes(text: str) -> int:
 
 
 def _fields(value: str) -> list[str]:
+    import csv
+
     try:
         rows = list(csv.reader([value], strict=True))
     except csv.Error as e:

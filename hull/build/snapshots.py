@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 from hull.image.model import LayerRecord
@@ -33,6 +31,17 @@ KEY_PREFIX = "build-"
 
 def _new_key(kind: str) -> str:
     return f"{KEY_PREFIX}{os.getpid()}-{kind}-{os.urandom(6).hex()}"
+
+
+def _private_dir(parent: str, prefix: str) -> str:
+    """A new 0700 directory below ``parent`` (tempfile.mkdtemp without its imports)."""
+    while True:
+        path = os.path.join(parent, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
 
 
 class StepFilesystem:
@@ -56,7 +65,7 @@ class StepFilesystem:
         os.makedirs(self.scratch, exist_ok=True)
         mounts = self.snapshotter.prepare(self.key, self.parent_chain)
         self._exists = True
-        self.rootfs = tempfile.mkdtemp(prefix="rootfs-", dir=self.scratch)
+        self.rootfs = _private_dir(self.scratch, "rootfs-")
         mount_all(mounts, self.rootfs)
         self._mounted = True
         return self.rootfs
@@ -146,11 +155,13 @@ def mounted_view(snapshotter: Snapshotter, chain: str | None, scratch: str) -> I
     from hull.snapshot.mount import mount_all, unmount
 
     os.makedirs(scratch, exist_ok=True)
-    target = tempfile.mkdtemp(prefix="view-", dir=scratch)
+    target = _private_dir(scratch, "view-")
     if chain is None:
         try:
             yield target
         finally:
+            import shutil
+
             shutil.rmtree(target, ignore_errors=True)
         return
     key = _new_key("view")

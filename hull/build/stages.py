@@ -15,8 +15,7 @@ asks for :meth:`BuildDefinition.stages_needed` (only what the target needs) and
 
 from __future__ import annotations
 
-import csv
-import platform as host_platform
+import os
 from collections.abc import Mapping
 
 from hull.build.instructions import (
@@ -59,7 +58,8 @@ class Platform:
 
     @classmethod
     def host(cls) -> Platform:
-        arch, variant = _MACHINE_ARCH.get(host_platform.machine(), (host_platform.machine(), ""))
+        machine = os.uname().machine  # what platform.machine() reads, without its import
+        arch, variant = _MACHINE_ARCH.get(machine, (machine, ""))
         return cls("linux", arch, variant)
 
     @classmethod
@@ -289,6 +289,8 @@ def _levels(deps: Mapping[int, set[int]], roots: list[int]) -> dict[int, int]:
 
 def _mount_from(spec: str) -> str:
     """The ``from=`` option of a raw ``--mount`` value, if any."""
+    import csv
+
     try:
         fields = next(csv.reader([spec]))
     except (csv.Error, StopIteration):

@@ -8,7 +8,6 @@ state it started from, as Docker's classic builder keys on the parent image id.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 
@@ -42,6 +41,16 @@ def layer_from_dict(d: dict[str, Any]) -> LayerRecord:
                        blob_size=int(d["blob_size"]))
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON document (dicts, lists and scalars), without copy.deepcopy's
+    memo and dispatch."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
 @record
 class ImageState:
     """A config document and the layers under it; ``digest`` is its would-be image id."""
@@ -64,7 +73,7 @@ class ImageState:
         return cls(json.loads(config_bytes), list(layers))
 
     def clone(self) -> ImageState:
-        return ImageState(copy.deepcopy(self.doc), list(self.layers))
+        return ImageState(_copy_json(self.doc), list(self.layers))
 
     @property
     def config(self) -> dict[str, Any]:

@@ -50,8 +50,6 @@ def workdir(b: StageBuilder, instruction: WorkdirInstruction) -> None:
 
 
 def run(b: StageBuilder, instruction: RunInstruction) -> None:
-    from hull.build.run_mounts_exec import prepare_mounts
-
     expanded = instruction.expand(b.expander())
     if expanded.security == "insecure":
         raise InvalidArgument("RUN --security=insecure is not allowed: this builder grants no "
@@ -78,6 +76,8 @@ def run(b: StageBuilder, instruction: RunInstruction) -> None:
         b.progress.running(b.name, container_id)
 
         def work(rootfs: str) -> None:
+            from hull.build.run_mounts_exec import prepare_mounts
+
             with prepare_mounts(b, mounts) as spec_mounts:
                 request = RunRequest(argv=argv, env=env, cwd=state.workdir, user=state.user,
                                      network=network, mounts=spec_mounts, files=files,
