@@ -146,14 +146,16 @@ class ImageStore:
             return chain_id
         key = f"{EXTRACT_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
         self.snapshotter.prepare(key, parent_chain)
+        plain: _HashingOnAThread | None = None
         try:
-            plain = dg.HashingReader(open_layer(stream))
+            plain = _HashingOnAThread(open_layer(stream))
             size = apply_layer(plain, self.snapshotter.writable_dir(key),
                                self.snapshotter.whiteout_format)
             plain.drain()
-            if plain.digest != diff_id:
+            actual = plain.finish()
+            if actual != diff_id:
                 raise DigestMismatch(
-                    f"layer content digest {plain.digest} does not match diff id {diff_id}")
+                    f"layer content digest {actual} does not match diff id {diff_id}")
             with self.db.transaction():
                 if self.has_layer(chain_id):  # another process unpacked it meanwhile
                     raise _AlreadyThere
@@ -172,6 +174,8 @@ class ImageStore:
                 raise  # a real I/O error, not bad content
             raise CorruptArchive(f"layer {diff_id[:19]} is truncated or corrupt: {e}") from None
         finally:
+            if plain is not None:
+                plain.finish()
             if key:
                 self._discard_extract(key)
         return chain_id
@@ -438,3 +442,57 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+
+
+class _HashingOnAThread:
+    """Passes a layer's uncompressed bytes through while a helper thread hashes them.
+
+    Unpacking a pulled layer is decompression, hashing and writing, one after another on
+    one thread; hashing on a second thread (sha256 lets go of the GIL) takes it off that
+    path.  :meth:`finish` waits for the hash and returns the digest.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        import hashlib
+        import queue
+        import threading
+
+        self._stream = stream
+        self._hash = hashlib.sha256()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(32)
+        self._thread = threading.Thread(target=self._run, name="hull-hash", daemon=True)
+        self._thread.start()
+        self._digest = ""
+        self.size = 0
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._hash.update(chunk)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        if data:
+            self._chunks.put(bytes(data))
+            self.size += len(data)
+        return data
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        """Read (and hash) whatever is left in the stream."""
+        while self.read(1 << 20):
+            pass
+
+    def finish(self) -> str:
+        """Stop the helper thread (once); the digest of everything read."""
+        if not self._digest:
+            self._chunks.put(None)
+            self._thread.join()
+            self._digest = "sha256:" + self._hash.hexdigest()
+        return self._digest
