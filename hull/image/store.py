@@ -146,9 +146,9 @@ class ImageStore:
             return chain_id
         key = f"{EXTRACT_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
         self.snapshotter.prepare(key, parent_chain)
-        plain: _HashingOnAThread | None = None
+        plain: _UnpackStream | None = None
         try:
-            plain = _HashingOnAThread(open_layer(stream))
+            plain = _UnpackStream(open_layer(stream))
             size = apply_layer(plain, self.snapshotter.writable_dir(key),
                                self.snapshotter.whiteout_format)
             plain.drain()
@@ -444,55 +444,119 @@ def _alive(pid: int) -> bool:
         return True
 
 
-class _HashingOnAThread:
-    """Passes a layer's uncompressed bytes through while a helper thread hashes them.
+class _UnpackStream:
+    """The uncompressed layer for unpacking: decompressed and hashed on helper threads.
 
-    Unpacking a pulled layer is decompression, hashing and writing, one after another on
-    one thread; hashing on a second thread (sha256 lets go of the GIL) takes it off that
-    path.  :meth:`finish` waits for the hash and returns the digest.
+    Unpacking a pulled layer is decompressing, hashing and writing files.  On one thread
+    they take turns; here a reader thread decompresses ahead into a bounded queue and a
+    hasher thread hashes what it read (both let go of the GIL), so the unpacking thread
+    only parses the tar and writes.  A layer that fits in one chunk never starts the
+    threads.  :meth:`finish` stops them and returns the digest of everything read.
     """
+
+    CHUNK = 1 << 20
+    DEPTH = 8
 
     def __init__(self, stream: BinaryIO) -> None:
         import hashlib
-        import queue
-        import threading
 
         self._stream = stream
         self._hash = hashlib.sha256()
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(32)
-        self._thread = threading.Thread(target=self._run, name="hull-hash", daemon=True)
-        self._thread.start()
+        self._threads: list = []  # type: ignore[type-arg]
+        self._ready = None  # chunks (or the reader's error) for the unpacking thread
+        self._to_hash = None
+        self._stop = False
+        self._pending = b""  # part of a chunk not handed out yet
+        self._eof = False
         self._digest = ""
         self.size = 0
 
-    def _run(self) -> None:
-        while (chunk := self._chunks.get()) is not None:
-            self._hash.update(chunk)
-
     def read(self, n: int = -1) -> bytes:
-        data = self._stream.read(n)
-        if data:
-            self._chunks.put(bytes(data))
-            self.size += len(data)
+        n = self.CHUNK if n is None or n < 0 else n
+        if not self._pending and not self._eof:
+            self._pending = self._next_chunk()
+            if not self._pending:
+                self._eof = True
+        data, self._pending = self._pending[:n], self._pending[n:]
         return data
 
-    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
-        data = self.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
+    def _next_chunk(self) -> bytes:
+        if self._ready is None:
+            data = self._stream.read(self.CHUNK)
+            self._account(data, self._hash.update)
+            if len(data) == self.CHUNK:
+                self._start()
+            return data
+        item = self._ready.get()
+        if isinstance(item, BaseException):
+            self._eof = True
+            raise item
+        return item
+
+    def _account(self, data: bytes, hash_it) -> None:  # type: ignore[no-untyped-def]
+        if data:
+            self.size += len(data)
+            hash_it(data)
+
+    def _start(self) -> None:
+        import queue
+        import threading
+
+        self._ready = queue.Queue(self.DEPTH)
+        self._to_hash = queue.Queue(self.DEPTH * 4)
+        self._threads = [threading.Thread(target=self._read_ahead, name="hull-unpack-read",
+                                          daemon=True),
+                         threading.Thread(target=self._hash_chunks, name="hull-unpack-hash",
+                                          daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _read_ahead(self) -> None:
+        try:
+            while not self._stop:
+                data = bytes(self._stream.read(self.CHUNK))
+                self._account(data, self._to_hash.put)  # type: ignore[union-attr]
+                self._hand_over(data)
+                if not data:
+                    return
+        except BaseException as e:  # raised to the unpacking thread where it reads
+            self._hand_over(e)
+
+    def _hand_over(self, item: bytes | BaseException) -> None:
+        import queue
+
+        while not self._stop:
+            try:
+                self._ready.put(item, timeout=0.1)  # type: ignore[union-attr]
+                return
+            except queue.Full:
+                continue
+
+    def _hash_chunks(self) -> None:
+        while (chunk := self._to_hash.get()) is not None:  # type: ignore[union-attr]
+            self._hash.update(chunk)
 
     def readable(self) -> bool:
         return True
 
     def drain(self) -> None:
         """Read (and hash) whatever is left in the stream."""
-        while self.read(1 << 20):
+        while self.read(self.CHUNK):
             pass
 
     def finish(self) -> str:
-        """Stop the helper thread (once); the digest of everything read."""
+        """Stop the helper threads (once); the digest of everything read.
+
+        After a failure the reader may be inside a read of a stalled source; it is given
+        a while, then left behind (it stops at its next chunk).
+        """
         if not self._digest:
-            self._chunks.put(None)
-            self._thread.join()
+            self._stop = True
+            for thread in self._threads[:1]:
+                thread.join(None if self._eof else 30)
+            if self._to_hash is not None:
+                self._to_hash.put(None)
+            for thread in self._threads[1:]:
+                thread.join()
             self._digest = "sha256:" + self._hash.hexdigest()
         return self._digest
