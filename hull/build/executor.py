@@ -258,7 +258,7 @@ class Builder:
             from hull.build import run_step, snapshots
 
             run_step.remove_stale(self.runtime_root)
-            snapshots.remove_stale(engine.snapshotter)
+            snapshots.remove_stale(engine.snapshotter, engine.db)
             self._filesystems_ready = True
 
     def stage_result(self, index: int) -> ImageState:

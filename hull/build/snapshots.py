@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hull.content.store import BlobStore
     from hull.image.store import ImageStore
     from hull.snapshot.base import Snapshotter
+    from hull.state.db import Database
 
 KEY_PREFIX = "build-"
 
@@ -97,9 +98,11 @@ class StepFilesystem:
         self.unmount()
         upper = self.snapshotter.writable_dir(self.key)
         writer = self.content.writer()
+        size: int | None = None
         try:
             if self.snapshotter.whiteout_format == "overlay":
                 write_overlay_diff(upper, writer)  # type: ignore[arg-type]
+                size = _upper_content_size(upper)
             else:
                 lower = self._parent_tree()
                 write_tree_diff(lower, upper, writer)  # type: ignore[arg-type]
@@ -112,7 +115,8 @@ class StepFilesystem:
         except BaseException:
             writer.abort()
             raise
-        size = _unpacked_size(self.content.path(descriptor.digest))
+        if size is None:
+            size = _unpacked_size(self.content.path(descriptor.digest))
         chain_id = self.images.commit_layer(self.key, descriptor.digest, size, descriptor.size,
                                             self.parent_chain)
         self._exists = False
@@ -134,6 +138,31 @@ class StepFilesystem:
 
 
 _EMPTY_TAR_DIGEST = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
+def _upper_content_size(upper: str) -> int:
+    """Bytes of regular file content in an overlay upperdir, each hardlinked file once.
+
+    The layer tar written from the upperdir holds exactly these files (a hardlink's
+    other names as link entries without content), so this is the tar's content size
+    without reading the tar back.
+    """
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    pending = [upper]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_nlink > 1:
+                        if (st.st_dev, st.st_ino) in seen:
+                            continue
+                        seen.add((st.st_dev, st.st_ino))
+                    total += st.st_size
+    return total
 
 
 def _unpacked_size(blob: str) -> int:
@@ -179,8 +208,16 @@ def mounted_view(snapshotter: Snapshotter, chain: str | None, scratch: str) -> I
             os.rmdir(target)
 
 
-def remove_stale(snapshotter: Snapshotter) -> None:
-    """Remove the snapshots of builds whose process is gone (killed, machine restarted)."""
+def remove_stale(snapshotter: Snapshotter, db: Database | None = None) -> None:
+    """Remove the snapshots of builds whose process is gone (killed, machine restarted).
+
+    With ``db``, one query first asks whether any build snapshot is left at all, so the
+    usual build does not list every layer of every image.
+    """
+    if db is not None and db.query_one(
+            "SELECT 1 FROM snapshots WHERE key LIKE ? AND kind != 'committed' LIMIT 1",
+            (KEY_PREFIX + "%",)) is None:
+        return
     for info in snapshotter.walk():
         if info.kind == "committed" or not info.key.startswith(KEY_PREFIX):
             continue

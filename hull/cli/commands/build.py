@@ -14,7 +14,7 @@ from hull.cli.fastparse import click_options
 @click_options(BUILD_OPTIONS)
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto",
               help="Type of progress output.")
-@click.option("--rm", "_rm", is_flag=True, default=True, hidden=True)
+@click.option("--rm", "_rm", is_flag=True, hidden=True)
 @click.option("--force-rm", "_force_rm", is_flag=True, hidden=True)
 @click.pass_context
 def build(ctx: click.Context, context: str | None, **opts: object) -> None:

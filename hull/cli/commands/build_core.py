@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 PROGRESS_MODES = ("auto", "plain", "tty")
 
 # Flags click shows in --help; --progress (a choice) and the hidden --rm/--force-rm are
-# declared on the click command itself and parsed here through EXTRA_OPTIONS.
+# declared on the click command itself and parsed here through EXTRA_OPTIONS.  Intermediate
+# containers are always removed (Docker's default), so --rm and --force-rm are accepted and
+# change nothing.
 BUILD_OPTIONS = (
     Option(("-t", "--tag"), "tags", MULTI, "Name and optionally a tag (name:tag)."),
     Option(("-f", "--file"), "dockerfile", VALUE,
