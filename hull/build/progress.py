@@ -1,16 +1,14 @@
 """How a build reports what it does: Docker's classic lines, a live view, or nothing.
 
 The executor calls one :class:`Progress`; stages building in parallel call it from
-their own threads, so every implementation serialises its output (with the same lock
-the RUN step holds while forking, so a forked child never inherits a held lock).
+their own threads, so every implementation that writes serialises its output (with the
+same lock the RUN step holds while forking, so a forked child never inherits a held lock).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-
-from hull.build.locks import FORK_LOCK
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
@@ -53,10 +51,13 @@ class PlainProgress(Progress):
     """Docker's classic builder output: ``Step 3/7 : RUN npm install`` and friends."""
 
     def __init__(self, out: TextIO | None = None) -> None:
+        from hull.build.locks import FORK_LOCK  # threading: only for reporters that write
+
         self.out = out or sys.stdout
+        self.lock = FORK_LOCK
 
     def _write(self, text: str) -> None:
-        with FORK_LOCK:
+        with self.lock:
             self.out.write(text)
             self.out.flush()
 
@@ -76,7 +77,7 @@ class PlainProgress(Progress):
         self._write(f" ---> Running in {container_id[:12]}\n")
 
     def output(self, stage: str, data: bytes) -> None:
-        with FORK_LOCK:
+        with self.lock:
             self.out.flush()
             buffer = getattr(self.out, "buffer", None)
             if buffer is not None:
@@ -123,6 +124,10 @@ class TtyProgress(Progress):
         from rich.console import Console
         from rich.live import Live
 
+        from hull.build.locks import FORK_LOCK
+
+        self.lock = FORK_LOCK
+
         self.console = Console(stderr=False, highlight=False)
         self.rows: list[_Row] = []
         self.current: dict[str, _Row] = {}
@@ -136,7 +141,7 @@ class TtyProgress(Progress):
         from rich.table import Table
         from rich.text import Text
 
-        with FORK_LOCK:
+        with self.lock:
             rows = list(self.rows)
             elapsed = time.monotonic() - self.started
         table = Table.grid(padding=(0, 1))
@@ -160,7 +165,7 @@ class TtyProgress(Progress):
         return table
 
     def step(self, stage: str, number: int, total: int, text: str) -> None:
-        with FORK_LOCK:
+        with self.lock:
             previous = self.current.get(stage)
             if previous is not None and previous.status == "running":
                 previous.status, previous.ended = "done", time.monotonic()
@@ -169,7 +174,7 @@ class TtyProgress(Progress):
             self.current[stage] = row
 
     def _finish(self, stage: str, status: str) -> None:
-        with FORK_LOCK:
+        with self.lock:
             row = self.current.get(stage)
             if row is not None and row.status == "running":
                 row.status, row.ended = status, time.monotonic()
@@ -181,7 +186,7 @@ class TtyProgress(Progress):
         self._finish(stage, "cached")
 
     def output(self, stage: str, data: bytes) -> None:
-        with FORK_LOCK:
+        with self.lock:
             row = self.current.get(stage)
             if row is None:
                 return
@@ -199,7 +204,7 @@ class TtyProgress(Progress):
         self._finish(stage, "error")
 
     def warning(self, text: str) -> None:
-        with FORK_LOCK:
+        with self.lock:
             self.warnings.append(text)
 
     def finished(self, image_id: str, tags: list[str]) -> None:

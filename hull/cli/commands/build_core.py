@@ -147,10 +147,14 @@ def key_values(values: tuple[str, ...], flag: str, from_env: bool) -> dict[str, 
 
 
 def _exit_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the running step's container and snapshot go."""
-    import signal
+    """SIGTERM unwinds like Ctrl-C, so the running step's container and snapshot go.
+
+    ``_signal`` is the built-in module :mod:`signal` wraps; the wrapper only adds enum
+    conversions, and importing enum would cost a fully cached rebuild 1.5 ms.
+    """
+    import _signal
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    _signal.signal(_signal.SIGTERM, stop)
