@@ -222,3 +222,24 @@ def test_an_interrupted_build_leaves_no_container_or_snapshot(hull: HullEnv, bus
     assert _build_containers(hull) == []
     assert snapshot_keys(hull) == []
     assert mounts_below(hull.root) == []
+
+
+def test_an_unchanged_rebuild_moves_its_tag_back_and_loads_only_the_record(
+        hull: HullEnv, busybox: str, tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", APP)
+    _build(hull, ctx, "-t", "app:1")
+    built = inspect(hull, "app:1")["Id"]
+    hull.ok("tag", "busybox", "app:1")  # the tag now names another image
+    assert hull.ok("build", "-q", "-t", "app:1", str(ctx)).strip() == built
+    assert inspect(hull, "app:1")["Id"] == built
+    # answered from the build record: none of the builder, click or the heavier stdlib
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "hull", "build", "-q",
+                           "-t", "app:1", str(ctx)], env=hull.env(), capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.strip() == built
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "hull.build.records" in loaded
+    heavy = {"click", "rich", "typing", "re", "json", "dataclasses", "hull.build.executor",
+             "hull.build.parser", "hull.image.store"}
+    assert not heavy & loaded, sorted(heavy & loaded)
