@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator
 
 from hull.build import gopath
+from hull.build.digests import file_digest
 from hull.build.dockerignore import DockerIgnore
 from hull.errors import InvalidArgument, NotFound
 from hull.record import field, record
@@ -26,6 +27,7 @@ TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+    from hull.build.digests import DigestMemo
     from hull.build.records import FileWatch
 
 DEFAULT_DOCKERFILE = "Dockerfile"
@@ -316,23 +318,24 @@ def _walk_plain(rel_dir: str, directory: str) -> Iterator[tuple[str, str, os.sta
             stack.append((rel, path, iter(sorted(os.listdir(path)))))
 
 
-def _hash_entry(h: hashlib._Hash, rel: str, path: str, st: os.stat_result) -> None:
+def _hash_entry(h: hashlib._Hash, rel: str, path: str, st: os.stat_result,
+                memo: DigestMemo | None) -> None:
     kind = stat.S_IFMT(st.st_mode)
     h.update(f"{rel}\0{kind:o}\0{stat.S_IMODE(st.st_mode):o}\0".encode("utf-8",
                                                                       "surrogateescape"))
     if stat.S_ISREG(st.st_mode):
-        with open(path, "rb") as f:
-            h.update(hashlib.file_digest(f, "sha256").digest())
+        h.update(memo.digest(path, st) if memo is not None else file_digest(path))
     elif stat.S_ISLNK(st.st_mode):
         h.update(os.fsencode(os.readlink(path)))
     h.update(b"\n")
 
 
 def content_hash(sources: list[Source], ignore: DockerIgnore | None,
-                 watch: FileWatch | None = None) -> str:
+                 watch: FileWatch | None = None, memo: DigestMemo | None = None) -> str:
     """A digest of everything COPY would take from ``sources`` (no times, no owners).
 
-    ``watch`` learns the stat of every entry before its content is read.
+    ``watch`` learns the stat of every entry before its content is read; ``memo`` gives
+    the digests of files unchanged since an earlier build without reading them.
     """
     h = hashlib.sha256()
     for source in sources:
@@ -340,12 +343,12 @@ def content_hash(sources: list[Source], ignore: DockerIgnore | None,
         st = os.stat(source.path)
         if watch is not None:
             watch.saw(source.path, os.lstat(source.path))
-        _hash_entry(h, ".", source.path, st)
+        _hash_entry(h, ".", source.path, st, memo)
         if source.is_dir:
             for rel, path, entry_st in walk_source(source, ignore):
                 if watch is not None:
                     watch.saw(path, entry_st)
-                _hash_entry(h, rel, path, entry_st)
+                _hash_entry(h, rel, path, entry_st, memo)
     return "sha256:" + h.hexdigest()
 
 

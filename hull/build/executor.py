@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable
 
 from hull.build.cache import BuildCache, step_key
+from hull.build.digests import DigestMemo
 from hull.build.instructions import Expander, HistoryContext, Instruction
 from hull.build.records import BuildResult, FileWatch
 from hull.build.state import ImageState
@@ -130,6 +131,8 @@ class Builder:
         self.cancelled = threading.Event()
         self.hits: list[str] = []
         self.watch = FileWatch()  # context files read, for the build record
+        self.digests = DigestMemo.for_context(  # a context unpacked from a tar has none
+            engine.root, None if context.temporary else context.root, dockerfile_name)
         self.bases: list[tuple[str, str]] = []  # images used: (reference or "", id)
 
     # ---- the whole build ---------------------------------------------------------------
@@ -166,6 +169,7 @@ class Builder:
             image = self._create_image(final, tags)
             BuildCache(self.engine.db, image_store(self.engine), self.engine.content).touch(
                 self.hits)
+            self.digests.save()
         finally:
             _remove_scratch(self.scratch)
         familiar = [reference.parse(t).familiar() for t in tags]

@@ -138,7 +138,7 @@ def copy(b: StageBuilder, instruction: CopyInstruction | AddInstruction) -> None
         if expanded.sources:
             root = b.builder.context.require_root(keyword)
             found = _find_all(root, expanded.sources, ignore, b.builder.watch)
-            source_hash = content_hash(found, ignore, b.builder.watch)
+            source_hash = content_hash(found, ignore, b.builder.watch, b.builder.digests)
             description["hash"] = source_hash
     history = expanded.history_text("buildkit", b.history_context(source_hash))
 

@@ -239,9 +239,11 @@ class BuildService:
         cache = BuildCache(self.engine.db, store, self.engine.content)
         import shutil
 
+        from hull.build.digests import forget_all as forget_digests
         from hull.build.records import forget_all
 
         forget_all(self.engine.db)
+        forget_digests(self.engine.root)
         count, chains, blobs = cache.prune()
         sizes = {r["chain_id"]: int(r["size"]) for r in self.engine.db.query(
             "SELECT chain_id, size FROM layers")}

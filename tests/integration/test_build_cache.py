@@ -243,3 +243,18 @@ def test_an_unchanged_rebuild_moves_its_tag_back_and_loads_only_the_record(
     heavy = {"click", "rich", "typing", "re", "json", "dataclasses", "hull.build.executor",
              "hull.build.parser", "hull.image.store"}
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_a_file_rewritten_with_its_old_size_and_times_is_noticed(hull: HullEnv, busybox: str,
+                                                                 tmp_path: Path) -> None:
+    ctx = write_context(tmp_path / "ctx", APP)
+    time.sleep(1.1)  # old enough for the builder to remember the files' digests
+    _build(hull, ctx, "-t", "app:1")
+    server = ctx / "server.js"
+    before = server.stat()
+    server.write_text("console.log('v2')\n")  # same length as v1
+    os.utime(server, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert server.stat().st_size == before.st_size
+    out, result = _build(hull, ctx, "-t", "app:1")
+    assert ("COPY . .", False) in result, out
+    assert image_output(hull, "app:1") == "console.log('v2')\n"
