@@ -176,9 +176,14 @@ def bench_containers(report: Report, env: dict[str, str], base: Path, docker_env
 def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
                    quick: bool) -> None:
     """Push and pull through a local registry: hull vs Docker vs skopeo (each against a
-    fresh hull registry), and hull's client against hull's server vs distribution 2.8."""
+    fresh hull registry), and hull's client against hull's server vs distribution 2.8.
+
+    Every number is the median of ``rounds`` rounds (each against a fresh registry and a
+    fresh pull target), the tools taking turns round by round; dirty pages are written
+    out before each timed step, so no step pays for the writeback of the one before."""
     from registry_server import distribution_registry, hull_registry
 
+    rounds = 1 if quick else 3
     work = base / "registry-bench"
     work.mkdir()
     size = (20 if quick else 100) << 20
@@ -197,17 +202,22 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             run(["docker", "load", "-i", str(archive)], docker_env)
     serial = iter(range(1_000_000))
 
+    def settled(fn: Callable[[], object]) -> float:
+        os.sync()
+        return timed(fn)
+
     def hull_round(registry: Callable[[Path], object], name: str) -> tuple[float, float]:
         n = next(serial)
         (work / f"r{n}").mkdir()
         with registry(work / f"r{n}") as addr:  # type: ignore[attr-defined]
             target = f"{addr}/{name}"
             run([*HULL, "tag", name, target], env)
-            push = timed(lambda: run([*HULL, "push", target], env))
+            push = settled(lambda: run([*HULL, "push", target], env))
             pull_env = dict(env, HULL_ROOT=str(work / f"pull-root-{n}"))
-            pull = timed(lambda: run([*HULL, "pull", target], pull_env))
+            pull = settled(lambda: run([*HULL, "pull", target], pull_env))
             run([*HULL, "rmi", target], env)
             shutil.rmtree(work / f"pull-root-{n}", ignore_errors=True)
+        shutil.rmtree(work / f"r{n}", ignore_errors=True)
         return push, pull
 
     def docker_round(name: str) -> tuple[float, float]:
@@ -215,25 +225,31 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
         with hull_registry(work / f"r{n}") as addr:
             target = f"{addr}/{name}"
             run(["docker", "tag", name, target], docker_env)
-            push = timed(lambda: run(["docker", "push", target], docker_env))
+            push = settled(lambda: run(["docker", "push", target], docker_env))
             run(["docker", "rmi", target], docker_env)
             run(["docker", "rmi", name], docker_env)
-            pull = timed(lambda: run(["docker", "pull", target], docker_env))
+            pull = settled(lambda: run(["docker", "pull", target], docker_env))
             run(["docker", "tag", target, name], docker_env)
             run(["docker", "rmi", target], docker_env)
+        shutil.rmtree(work / f"r{n}", ignore_errors=True)
         return push, pull
 
-    def skopeo_round(name: str) -> tuple[float, float]:
+    def skopeo_round(name: str, archive: Path) -> tuple[float, float]:
         n = next(serial)
-        archive = work / f"skopeo-{n}.tar"
-        run([*HULL, "save", "-o", str(archive), name], env)
         with hull_registry(work / f"r{n}") as addr:
             target = f"docker://{addr}/{name}"
             flags = ["--insecure-policy", "copy", "-q", "--src-tls-verify=false",
                      "--dest-tls-verify=false"]
-            push = timed(lambda: run(["skopeo", *flags, f"docker-archive:{archive}", target]))
-            pull = timed(lambda: run(["skopeo", *flags, target, f"oci:{work / f'oci-{n}'}:x"]))
+            push = settled(lambda: run(["skopeo", *flags, f"docker-archive:{archive}", target]))
+            pull = settled(lambda: run(["skopeo", *flags, target,
+                                        f"oci:{work / f'oci-{n}'}:x"]))
+        shutil.rmtree(work / f"r{n}", ignore_errors=True)
+        shutil.rmtree(work / f"oci-{n}", ignore_errors=True)
         return push, pull
+
+    def median_pair(samples: list[tuple[float, float]]) -> tuple[float, float]:
+        return (statistics.median(p for p, _ in samples),
+                statistics.median(q for _, q in samples))
 
     for label, (name, mb) in images.items():
         # MB/s for the big layer; seconds for many small ones (round trips dominate)
@@ -243,21 +259,33 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             return mb / seconds if big_image else seconds
 
         unit, better = ("MB/s", True) if big_image else ("s", False)
-        push, pull = hull_round(hull_registry, name)
+        archive = work / "for-skopeo.tar"
+        run([*HULL, "save", "-o", str(archive), name], env)
+        samples: dict[str, list[tuple[float, float]]] = {"hull": [], "docker": [], "skopeo": [],
+                                                         "distribution": []}
+        for _ in range(rounds):
+            samples["hull"].append(hull_round(hull_registry, name))
+            if shutil.which("docker-registry"):
+                samples["distribution"].append(hull_round(distribution_registry, name))
+            if docker_env:
+                samples["docker"].append(docker_round(name))
+            if shutil.which("skopeo"):
+                samples["skopeo"].append(skopeo_round(name, archive))
+        push, pull = median_pair(samples["hull"])
         pushes: dict[str, float] = {}
         pulls: dict[str, float] = {}
-        if docker_env:
-            d_push, d_pull = docker_round(name)
+        if samples["docker"]:
+            d_push, d_pull = median_pair(samples["docker"])
             pushes["docker"], pulls["docker"] = rate(d_push), rate(d_pull)
-        if shutil.which("skopeo"):
-            s_push, s_pull = skopeo_round(name)
+        if samples["skopeo"]:
+            s_push, s_pull = median_pair(samples["skopeo"])
             pushes["skopeo"], pulls["skopeo (to oci dir)"] = rate(s_push), rate(s_pull)
         report.add(f"push {label} (hull registry)", rate(push), unit, pushes,
                    higher_is_better=better)
         report.add(f"pull {label} (hull registry)", rate(pull), unit, pulls,
                    higher_is_better=better)
-        if shutil.which("docker-registry"):
-            dist_push, dist_pull = hull_round(distribution_registry, name)
+        if samples["distribution"]:
+            dist_push, dist_pull = median_pair(samples["distribution"])
             report.add(f"hull push {label}: hull server", rate(push), unit,
                        {"distribution 2.8": rate(dist_push)}, higher_is_better=better)
             report.add(f"hull pull {label}: hull server", rate(pull), unit,
