@@ -111,18 +111,20 @@ class StepFilesystem:
                 writer.abort()
                 self.discard()
                 return None
-            descriptor = writer.commit(mt.OCI_LAYER)
+            digest, blob_size = writer.digest, writer.size
+            if self.content.has(digest):  # the same layer again: it was synced when stored
+                writer.abort()
+            else:
+                writer.commit(mt.OCI_LAYER)
         except BaseException:
             writer.abort()
             raise
         if size is None:
-            size = _unpacked_size(self.content.path(descriptor.digest))
-        chain_id = self.images.commit_layer(self.key, descriptor.digest, size, descriptor.size,
-                                            self.parent_chain)
+            size = _unpacked_size(self.content.path(digest))
+        chain_id = self.images.commit_layer(self.key, digest, size, blob_size, self.parent_chain)
         self._exists = False
-        return LayerRecord(chain_id=chain_id, diff_id=descriptor.digest, size=size,
-                           blob_digest=descriptor.digest, blob_media_type=mt.OCI_LAYER,
-                           blob_size=descriptor.size)
+        return LayerRecord(chain_id=chain_id, diff_id=digest, size=size, blob_digest=digest,
+                           blob_media_type=mt.OCI_LAYER, blob_size=blob_size)
 
     def _parent_tree(self) -> str | None:
         if self.parent_chain is None:
