@@ -325,7 +325,12 @@ def _small_layers_archive(path: Path, count: int, tag: str) -> None:
 def bench_build(report: Report, env: dict[str, str], base: Path, docker_env: dict | None,
                 quick: bool) -> None:
     """Builds of a small app: cold (no cache), fully cached, and after a one-file change,
-    against ``docker build`` with the classic builder and with BuildKit."""
+    against ``docker build`` with the classic builder and with BuildKit.
+
+    Each number is a median; the builders take turns run by run, so a burst of load on
+    the machine hits them alike, and dirty pages are written out before each timed build
+    (an overlay unmount syncs its upper filesystem, so a build would otherwise pay for
+    whatever the machine wrote before it)."""
     busybox = base / "build-busybox.tar"
     subprocess.run([sys.executable, str(REPO / "scripts" / "make_busybox_tar.py"), str(busybox)],
                    check=True, stdout=subprocess.DEVNULL)
@@ -354,17 +359,27 @@ def bench_build(report: Report, env: dict[str, str], base: Path, docker_env: dic
                                str(app)], dict(docker_env, DOCKER_BUILDKIT=flag))
     change = iter(range(1_000_000))
 
+    def cold(cmd: list[str], e: dict[str, str]) -> None:
+        run([*cmd[:2], "--no-cache", *cmd[2:]], e)
+
     def one_file_change(cmd: list[str], e: dict[str, str]) -> None:
         server.write_text(f"console.log('v{next(change)}')\n")
         run(cmd, e)
 
-    results: dict[str, dict[str, float]] = {"cold": {}, "cached": {}, "change": {}}
-    for name, (cmd, e) in builders.items():
-        results["cold"][name] = timed(lambda cmd=cmd, e=e: run([*cmd[:2], "--no-cache",
-                                                                 *cmd[2:]], e), 3)
+    def turns(step: Callable[[list[str], dict[str, str]], None], rounds: int
+              ) -> dict[str, float]:
+        samples: dict[str, list[float]] = {name: [] for name in builders}
+        for _ in range(rounds):
+            for name, (cmd, e) in builders.items():
+                os.sync()
+                samples[name].append(timed(lambda cmd=cmd, e=e: step(cmd, e)))
+        return {name: statistics.median(values) for name, values in samples.items()}
+
+    results = {"cold": turns(cold, 3 if quick else 7)}
+    for cmd, e in builders.values():
         run(cmd, e)
-        results["cached"][name] = timed(lambda cmd=cmd, e=e: run(cmd, e), repeat)
-        results["change"][name] = timed(lambda cmd=cmd, e=e: one_file_change(cmd, e), repeat)
+    results["cached"] = turns(run, repeat)
+    results["change"] = turns(one_file_change, repeat)
     for what, label in (("cold", "build: cold (--no-cache)"), ("cached", "build: fully cached"),
                         ("change", "build: one-file change")):
         others = {k: v for k, v in results[what].items() if k != "hull"}
