@@ -414,3 +414,30 @@ def test_concurrent_uploads_of_the_same_blob(server: RegistryProcess, client: Cl
     assert [f for f in os.listdir(server.root / "blobs" / "sha256") if digest[7:] in f] == [
         digest[7:]]
     assert client.request("GET", f"/v2/api/race/blobs/{digest}").body == data
+
+
+def test_whole_blob_posts_need_no_session_and_race_safely(server: RegistryProcess,
+                                                          client: Client) -> None:
+    data = os.urandom(300_000)
+    digest = sha256(data)
+    results: list[int] = []
+    uploads, ingest = server.root / "uploads", server.root / "ingest"
+    sessions_before = set(os.listdir(uploads)) if uploads.exists() else set()
+
+    def push(repo: str) -> None:
+        r = client.request("POST", f"/v2/{repo}/blobs/uploads/?digest={digest}", data,
+                           {"Content-Type": "application/octet-stream"})
+        results.append(r.status)
+        assert r.headers["Location"] == f"/v2/{repo}/blobs/{digest}"
+
+    threads = [threading.Thread(target=push, args=(f"api/whole{i % 3}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [201] * 6
+    for i in range(3):
+        assert client.request("GET", f"/v2/api/whole{i}/blobs/{digest}").body == data
+    # no session was opened and no temporary file is left
+    assert (set(os.listdir(uploads)) if uploads.exists() else set()) <= sessions_before
+    assert not ingest.exists() or os.listdir(ingest) == []

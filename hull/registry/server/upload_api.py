@@ -27,18 +27,14 @@ async def start_upload(reg: Registry, request: web.Request, route: Route) -> web
         if reg.storage.has_blob(source, digest):
             reg.storage.link_blob(route.name, digest)
             return empty(201, blob_location(route.name, digest))
-    session = reg.uploads.start(route.name)
     digest = request.query.get("digest")
     if digest is None:
+        session = reg.uploads.start(route.name)
         return empty(202, upload_headers(route.name, session))
-    try:
-        digest = validate_digest(digest)
-        async with session.lock:
-            await reg.uploads.append(session, request.content.iter_chunked(READ_CHUNK))
-            return await _finish(reg, route.name, session, digest)
-    except BaseException:
-        reg.uploads.discard(session)
-        raise
+    digest = validate_digest(digest)
+    await reg.uploads.store_whole(request.content.iter_chunked(READ_CHUNK), digest)
+    reg.storage.link_blob(route.name, digest)
+    return empty(201, blob_location(route.name, digest))
 
 
 async def patch_upload(reg: Registry, request: web.Request, route: Route) -> web.StreamResponse:
@@ -102,4 +98,5 @@ async def _finish(reg: Registry, name: str, session: UploadSession,
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, reg.uploads.finish, session, digest)
     reg.storage.link_blob(name, digest)
+    loop.run_in_executor(None, reg.uploads.remove_files, session)  # after the answer
     return empty(201, blob_location(name, digest))

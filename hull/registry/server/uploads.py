@@ -5,6 +5,8 @@ Chunks are appended to ``data`` and hashed as they arrive, so finishing a
 a restart it is rebuilt from the file.  Finishing fsyncs the data, compares its
 digest with the one the client claims and only then renames it into the blob
 store, so a crash or a lying client never leaves content under a wrong digest.
+A blob sent whole with ``POST ?digest=`` needs no session: it goes through the
+blob store's ingest area with the same checks.
 """
 
 from __future__ import annotations
@@ -137,19 +139,48 @@ class Uploads:
                                 f"uploaded content has digest {actual}, not {expected}",
                                 detail={"expected": expected, "actual": actual})
         store = self.storage.blobs
-        if store.has(expected):
-            self.discard(session)
-            return session.offset
-        fd = os.open(session.data_path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.makedirs(store.blob_dir, exist_ok=True)
-        os.rename(session.data_path, store.path(expected))
-        _fsync_dir(store.blob_dir)
-        self.discard(session)
+        if not store.has(expected):
+            fd = os.open(session.data_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.makedirs(store.blob_dir, exist_ok=True)
+            os.rename(session.data_path, store.path(expected))
+            _fsync_dir(store.blob_dir)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(session.data_path)
+        # The session is over; its directory (now without data) is removed by
+        # remove_files, which the caller may run after answering.
+        self._sessions.pop(session.uuid, None)
         return session.offset
+
+    async def store_whole(self, chunks: AsyncIterator[bytes], expected: str) -> int:
+        """A blob sent whole with ``POST ?digest=``: into the blob store without a session.
+
+        It is written to the store's ingest area and hashed as it arrives, and renamed
+        under its digest (after fsync) only if it matches ``expected``; returns its size.
+        """
+        writer = self.storage.blobs.writer()
+        try:
+            async for chunk in chunks:
+                writer.write(chunk)
+            actual = writer.digest
+            if actual != expected:
+                raise RegistryError("DIGEST_INVALID",
+                                    f"uploaded content has digest {actual}, not {expected}",
+                                    detail={"expected": expected, "actual": actual})
+            if not self.storage.blobs.has(expected):
+                await asyncio.get_running_loop().run_in_executor(None, writer.commit, "",
+                                                                 expected)
+            return writer.size
+        finally:
+            writer.abort()  # nothing left to do after a commit
+
+    def remove_files(self, session: UploadSession) -> None:
+        """Delete a finished session's directory."""
+        shutil.rmtree(session.directory, ignore_errors=True)
 
     def discard(self, session: UploadSession) -> None:
         """Forget the session and delete its files."""
