@@ -2,22 +2,41 @@
 
 Output follows Docker's: one progress bar per layer on a terminal (rich), plain
 status lines otherwise (``a1b2c3d4e5f6: Pull complete``), and with ``-q`` only the
-reference.
+reference.  The flags of ``pull`` and ``push`` are described once (``PULL_OPTIONS``,
+``PUSH_OPTIONS``) for click and for :func:`fast_pull` / :func:`fast_push`, which answer
+an ordinary command line without importing click (see :mod:`hull.cli.fastparse`); the
+click commands are made on first use.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import TYPE_CHECKING
 
-import click
+from hull.cli.fastparse import FLAG, VALUE, Option
 
-from hull.cli.context import engine_of
-
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    import click
+
+    from hull.engine.registry import RegistryService
     from hull.oci.descriptor import Descriptor
     from hull.oci.manifest import Manifest
+
+PULL_OPTIONS = (
+    Option(("-a", "--all-tags"), "all_tags", FLAG,
+           "Download all tagged images in the repository."),
+    Option(("--platform",), "platform", VALUE, "Set platform if server is multi-platform capable."),
+    Option(("-q", "--quiet"), "quiet", FLAG, "Suppress verbose output."),
+)
+PUSH_OPTIONS = (
+    Option(("-a", "--all-tags"), "all_tags", FLAG, "Push all tagged images in the repository."),
+    Option(("-q", "--quiet"), "quiet", FLAG, "Suppress verbose output."),
+)
+
+
+def _echo(text: str) -> None:
+    print(text, flush=True)
 
 _PULL_WORDS = {"exists": "Already exists", "transferring": "Downloading",
                "transferred": "Download complete", "applying": "Extracting",
@@ -83,7 +102,7 @@ class LayerReport:
                 for word in lines:
                     if event == "transferring":
                         continue
-                    click.echo(f"{short}: {word}")
+                    _echo(f"{short}: {word}")
 
     def layer_bytes(self, desc: Descriptor, done: int) -> None:
         if self._progress is not None:
@@ -131,16 +150,9 @@ def _is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-@click.command("pull", short_help="Pull an image or a repository from a registry")
-@click.argument("name", metavar="NAME[:TAG|@DIGEST]")
-@click.option("-a", "--all-tags", "all_tags", is_flag=True,
-              help="Download all tagged images in the repository.")
-@click.option("--platform", default=None, help="Set platform if server is multi-platform capable.")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
-@click.pass_context
-def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None,
-         quiet: bool) -> None:
-    """Pull an image or a repository from a registry."""
+def pull_images(service: RegistryService, name: str, all_tags: bool, platform: str | None,
+                quiet: bool) -> None:
+    """``hull pull``: Docker's lines (or bars on a terminal) for each image pulled."""
     from hull.errors import InvalidArgument
     from hull.oci.descriptor import Platform
 
@@ -150,15 +162,14 @@ def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None,
             wanted = Platform.parse(platform)
         except ValueError as e:
             raise InvalidArgument(str(e)) from None
-    service = engine_of(ctx).registry
     refs = service.pull_references(name, all_tags)
     tty = _is_tty()
     if not quiet and not all_tags and _no_tag_given(name):
-        click.echo("Using default tag: latest")
+        _echo("Using default tag: latest")
     for ref in refs:
         if not quiet:
             what = ref.digest or ref.tag
-            click.echo(f"{what}: Pulling from {ref.path}")
+            _echo(f"{what}: Pulling from {ref.path}")
         report = None if quiet else LayerReport(pushing=False, tty=tty)
         try:
             result = service.pull(ref, wanted, report)  # type: ignore[arg-type]
@@ -166,29 +177,22 @@ def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None,
             if report is not None:
                 report.stop()
         if not quiet:
-            click.echo(f"Digest: {result.digest}")
+            _echo(f"Digest: {result.digest}")
             status = ("Image is up to date for" if result.up_to_date
                       else "Downloaded newer image for")
-            click.echo(f"Status: {status} {ref.familiar()}")
+            _echo(f"Status: {status} {ref.familiar()}")
     if all_tags:
-        click.echo(refs[0].name if refs else name)
+        _echo(refs[0].name if refs else name)
     else:
-        click.echo(str(refs[0]))
+        _echo(str(refs[0]))
 
 
-@click.command("push", short_help="Push an image or a repository to a registry")
-@click.argument("name", metavar="NAME[:TAG]")
-@click.option("-a", "--all-tags", "all_tags", is_flag=True,
-              help="Push all tagged images in the repository.")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
-@click.pass_context
-def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool) -> None:
-    """Push an image or a repository to a registry."""
-    service = engine_of(ctx).registry
+def push_images(service: RegistryService, name: str, all_tags: bool, quiet: bool) -> None:
+    """``hull push``: Docker's lines (or bars on a terminal) for each image pushed."""
     refs = service.push_references(name, all_tags)
     tty = _is_tty()
     if not quiet:
-        click.echo(f"The push refers to repository [{refs[0].name}]")
+        _echo(f"The push refers to repository [{refs[0].name}]")
     for ref in refs:
         report = None if quiet else LayerReport(pushing=True, tty=tty)
         try:
@@ -197,55 +201,132 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool) -> None:
             if report is not None:
                 report.stop()
         if not quiet:
-            click.echo(f"{ref.tag}: digest: {result.digest} size: {result.size}")
+            _echo(f"{ref.tag}: digest: {result.digest} size: {result.size}")
     if quiet:
-        click.echo(refs[0].name if all_tags else str(refs[0]))
+        _echo(refs[0].name if all_tags else str(refs[0]))
 
 
-@click.command("login", short_help="Log in to a registry")
-@click.argument("server", required=False)
-@click.option("-u", "--username", default="", help="Username.")
-@click.option("-p", "--password", default="", help="Password.")
-@click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
-@click.pass_context
-def login(ctx: click.Context, server: str | None, username: str, password: str,
-          password_stdin: bool) -> None:
-    """Log in to a registry (Docker Hub if no server is given)."""
-    from hull.errors import InvalidArgument
+def fast_pull(args: list[str]) -> int | None:
+    """``hull pull ARGS`` without click (see :mod:`hull.cli.fastparse`): the exit code, or
+    None when the command line needs click (help, unusual flags)."""
+    parsed = _parse(args, PULL_OPTIONS)
+    if parsed is None:
+        return None
+    opts, name = parsed
+    return _with_engine(lambda service: pull_images(service, name, bool(opts["all_tags"]),
+                                                    opts["platform"], bool(opts["quiet"])))
 
-    if password and password_stdin:
-        raise InvalidArgument("--password and --password-stdin are mutually exclusive")
-    if password_stdin:
-        if not username:
-            raise InvalidArgument("Must provide --username with --password-stdin")
-        password = sys.stdin.read().rstrip("\r\n")
-    elif password:
-        click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
-                   err=True)
-    if not username or not password:
-        if not sys.stdin.isatty():
-            raise InvalidArgument("Cannot perform an interactive login from a non TTY device")
-        if not username:
-            username = click.prompt("Username", default="", show_default=False).strip()
-        if not password:
-            password = click.prompt("Password", hide_input=True, default="",
-                                    show_default=False)
+
+def fast_push(args: list[str]) -> int | None:
+    """``hull push ARGS`` without click: the exit code, or None when click is needed."""
+    parsed = _parse(args, PUSH_OPTIONS)
+    if parsed is None:
+        return None
+    opts, name = parsed
+    return _with_engine(lambda service: push_images(service, name, bool(opts["all_tags"]),
+                                                    bool(opts["quiet"])))
+
+
+def _parse(args: list[str], options: tuple[Option, ...]
+           ) -> tuple[dict[str, object], str] | None:
+    from hull.cli import fastparse
+
+    parsed = fastparse.parse(args, options)
+    if parsed is None or len(parsed[1]) != 1:
+        return None
+    return parsed[0], parsed[1][0]
+
+
+def _with_engine(work) -> int:  # type: ignore[no-untyped-def]
+    from hull.engine import Engine
+
+    engine = Engine()
+    try:
+        work(engine.registry)
+    finally:
+        engine.close()
+    return 0
+
+
+def _click_commands() -> dict[str, click.Command]:
+    """The click commands (built on first use: the fast paths above need no click)."""
+    import click
+
+    from hull.cli.context import engine_of
+    from hull.cli.fastparse import click_options
+
+    @click.command("pull", short_help="Pull an image or a repository from a registry")
+    @click_options(PULL_OPTIONS)
+    @click.argument("name", metavar="NAME[:TAG|@DIGEST]")
+    @click.pass_context
+    def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None,
+             quiet: bool) -> None:
+        """Pull an image or a repository from a registry."""
+        pull_images(engine_of(ctx).registry, name, all_tags, platform, quiet)
+
+    @click.command("push", short_help="Push an image or a repository to a registry")
+    @click_options(PUSH_OPTIONS)
+    @click.argument("name", metavar="NAME[:TAG]")
+    @click.pass_context
+    def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool) -> None:
+        """Push an image or a repository to a registry."""
+        push_images(engine_of(ctx).registry, name, all_tags, quiet)
+
+    @click.command("login", short_help="Log in to a registry")
+    @click.argument("server", required=False)
+    @click.option("-u", "--username", default="", help="Username.")
+    @click.option("-p", "--password", default="", help="Password.")
+    @click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
+    @click.pass_context
+    def login(ctx: click.Context, server: str | None, username: str, password: str,
+              password_stdin: bool) -> None:
+        """Log in to a registry (Docker Hub if no server is given)."""
+        from hull.errors import InvalidArgument
+
+        if password and password_stdin:
+            raise InvalidArgument("--password and --password-stdin are mutually exclusive")
+        if password_stdin:
+            if not username:
+                raise InvalidArgument("Must provide --username with --password-stdin")
+            password = sys.stdin.read().rstrip("\r\n")
+        elif password:
+            click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+                       err=True)
         if not username or not password:
-            raise InvalidArgument("Username and password are required")
-    result = engine_of(ctx).registry.login(server or "docker.io", username, password)
-    if not result.stored_in.startswith("docker-credential-"):
-        click.echo(f"WARNING! Your password will be stored unencrypted in {result.stored_in}.",
-                   err=True)
-    click.echo("Login Succeeded")
+            if not sys.stdin.isatty():
+                raise InvalidArgument("Cannot perform an interactive login from a non TTY device")
+            if not username:
+                username = click.prompt("Username", default="", show_default=False).strip()
+            if not password:
+                password = click.prompt("Password", hide_input=True, default="",
+                                        show_default=False)
+            if not username or not password:
+                raise InvalidArgument("Username and password are required")
+        result = engine_of(ctx).registry.login(server or "docker.io", username, password)
+        if not result.stored_in.startswith("docker-credential-"):
+            click.echo(f"WARNING! Your password will be stored unencrypted in {result.stored_in}.",
+                       err=True)
+        click.echo("Login Succeeded")
 
 
-@click.command("logout", short_help="Log out from a registry")
-@click.argument("server", required=False)
-@click.pass_context
-def logout(ctx: click.Context, server: str | None) -> None:
-    """Log out from a registry (Docker Hub if no server is given)."""
-    key, erased = engine_of(ctx).registry.logout(server or "docker.io")
-    if erased:
-        click.echo(f"Removing login credentials for {key}")
-    else:
-        click.echo(f"Not logged in to {key}")
+    @click.command("logout", short_help="Log out from a registry")
+    @click.argument("server", required=False)
+    @click.pass_context
+    def logout(ctx: click.Context, server: str | None) -> None:
+        """Log out from a registry (Docker Hub if no server is given)."""
+        key, erased = engine_of(ctx).registry.logout(server or "docker.io")
+        if erased:
+            click.echo(f"Removing login credentials for {key}")
+        else:
+            click.echo(f"Not logged in to {key}")
+
+    return {"pull": pull, "push": push, "login": login, "logout": logout}
+
+
+def __getattr__(name: str) -> object:
+    """``pull``, ``push``, ``login`` and ``logout`` are click commands, made on first use."""
+    if name in ("pull", "push", "login", "logout"):
+        commands = _click_commands()
+        globals().update(commands)
+        return commands[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
