@@ -179,8 +179,9 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
     fresh hull registry), and hull's client against hull's server vs distribution 2.8.
 
     Every number is the median of ``rounds`` rounds (each against a fresh registry and a
-    fresh pull target), the tools taking turns round by round; dirty pages are written
-    out before each timed step, so no step pays for the writeback of the one before."""
+    fresh pull target), the tools taking turns in an order that rotates from round to round;
+    dirty pages are written out before each timed step, so no step pays for the writeback
+    of the one before."""
     from registry_server import distribution_registry, hull_registry
 
     rounds = 1 if quick else 3
@@ -261,16 +262,22 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
         unit, better = ("MB/s", True) if big_image else ("s", False)
         archive = work / "for-skopeo.tar"
         run([*HULL, "save", "-o", str(archive), name], env)
-        samples: dict[str, list[tuple[float, float]]] = {"hull": [], "docker": [], "skopeo": [],
-                                                         "distribution": []}
-        for _ in range(rounds):
-            samples["hull"].append(hull_round(hull_registry, name))
-            if shutil.which("docker-registry"):
-                samples["distribution"].append(hull_round(distribution_registry, name))
-            if docker_env:
-                samples["docker"].append(docker_round(name))
-            if shutil.which("skopeo"):
-                samples["skopeo"].append(skopeo_round(name, archive))
+        steps: dict[str, Callable[[], tuple[float, float]]] = {
+            "hull": lambda name=name: hull_round(hull_registry, name)}
+        if shutil.which("docker-registry"):
+            steps["distribution"] = lambda name=name: hull_round(distribution_registry, name)
+        if docker_env:
+            steps["docker"] = lambda name=name: docker_round(name)
+        if shutil.which("skopeo"):
+            steps["skopeo"] = lambda name=name, archive=archive: skopeo_round(name, archive)
+        samples: dict[str, list[tuple[float, float]]] = {key: [] for key in
+                                                         ("hull", "docker", "skopeo",
+                                                          "distribution")}
+        order = list(steps)
+        for i in range(rounds):
+            # each round starts with a different tool, so none always follows the same one
+            for key in order[i % len(order):] + order[:i % len(order)]:
+                samples[key].append(steps[key]())
         push, pull = median_pair(samples["hull"])
         pushes: dict[str, float] = {}
         pulls: dict[str, float] = {}
