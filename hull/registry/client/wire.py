@@ -84,9 +84,8 @@ def request_head(method: str, target: str, host: str, headers: dict[str, str],
 class Connection:
     """One client connection; a request and its response at a time."""
 
-    def __init__(self, sock: socket.socket, host: str) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.host = host  # the Host header
         self._buf = bytearray()  # received, not yet consumed
         self.closed = False
 
@@ -102,7 +101,7 @@ class Connection:
         except BaseException:
             sock.close()
             raise
-        return cls(sock, netloc)
+        return cls(sock)
 
     def close(self) -> None:
         if not self.closed:
@@ -121,17 +120,22 @@ class Connection:
                 self.sock.sendall(head)
                 self.sock.sendall(data)
             return
-        self.sock.sendall(head)
-        while True:
-            chunk = body.read(BLOCK)
-            if not chunk:
-                break
-            if chunked:
-                self.sock.sendall(b"%x\r\n" % len(chunk) + bytes(chunk) + b"\r\n")
+        pending = head  # the head goes out with the first piece of the body
+        done = False
+        while not done:
+            data = body.read(BLOCK)
+            if data:
+                piece = b"%x\r\n" % len(data) + bytes(data) + b"\r\n" if chunked else data
             else:
-                self.sock.sendall(chunk)
-        if chunked:
-            self.sock.sendall(b"0\r\n\r\n")
+                piece, done = (b"0\r\n\r\n" if chunked else b""), True
+            if pending and len(piece) <= SMALL_BODY:
+                self.sock.sendall(pending + bytes(piece))
+            else:
+                if pending:
+                    self.sock.sendall(pending)
+                if piece:
+                    self.sock.sendall(piece)
+            pending = b""
 
     # ---- response head --------------------------------------------------------------
 
