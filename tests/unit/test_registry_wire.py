@@ -275,3 +275,60 @@ def test_connection_refused_is_one_line(client: HttpClient) -> None:
         port = s.getsockname()[1]
     with pytest.raises(RegistryUnreachable, match="connection refused"):
         client.request("GET", f"http://127.0.0.1:{port}/v2/")
+
+
+def test_https_verifies_the_server_and_keeps_the_connection(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True,
+                   capture_output=True)
+    connections: list[object] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            connections.append(self.request)
+            super().setup()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b"tls " * 50_000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://localhost:{server.server_address[1]}/v2/"
+    try:
+        untrusting = HttpClient(timeout=10)
+        with pytest.raises(RegistryUnreachable, match="TLS failed: .*certificate verify failed"):
+            untrusting.request("GET", url)
+        trusting = HttpClient(timeout=10, ssl_context=ssl.create_default_context(cafile=cert))
+        try:
+            for _ in range(2):
+                response = trusting.request("GET", url)
+                assert response.status == 200 and response.read() == b"tls " * 50_000
+        finally:
+            trusting.close()
+        assert len(connections) == 1  # both requests went over one kept-alive connection
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

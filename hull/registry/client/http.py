@@ -105,11 +105,12 @@ class Response:
 class HttpClient:
     """A pool of connections per (scheme, host)."""
 
-    def __init__(self, timeout: float = TIMEOUT) -> None:
+    def __init__(self, timeout: float = TIMEOUT, ssl_context=None) -> None:  # type: ignore[no-untyped-def]
+        """``ssl_context``: how HTTPS servers are verified (default: the system's CAs)."""
         self.timeout = timeout
         self._idle: dict[tuple[str, str], list[Connection]] = {}
         self._lock = threading.Lock()
-        self._ssl_context = None
+        self._ssl_context = ssl_context
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
                 body: bytes | BinaryIO | None = None, follow_redirects: bool = True) -> Response:
@@ -195,12 +196,12 @@ class HttpClient:
         try:
             return Connection.open(scheme, netloc, self.timeout,
                                    self._ssl() if scheme == "https" else None), False
-        except ValueError as e:
-            raise RegistryUnreachable(f"{method} {url}: {e}") from None
         except TimeoutError:
             raise RegistryUnreachable(f"{method} {url}: timed out") from None
-        except OSError as e:
+        except OSError as e:  # before ValueError: a failed certificate check is both
             raise RegistryUnreachable(_describe(method, url, e)) from None
+        except ValueError as e:
+            raise RegistryUnreachable(f"{method} {url}: {e}") from None
 
     def _ssl(self):  # type: ignore[no-untyped-def]
         if self._ssl_context is None:
@@ -231,8 +232,12 @@ def _describe(method: str, url: str, error: OSError) -> str:
     reason = error.strerror or str(error) or type(error).__name__
     if isinstance(error, socket.gaierror):
         reason = f"cannot resolve host: {error.strerror}"
+    elif getattr(error, "verify_message", None):
+        reason = f"TLS failed: certificate verify failed: {error.verify_message}"  # type: ignore[attr-defined]
     elif type(error).__name__.startswith("SSL"):
         reason = f"TLS failed: {error}"
     elif isinstance(error, ConnectionRefusedError):
         reason = "connection refused"
-    return f'{method} "{url}": {reason.lower() if reason[:1].isupper() else reason}'
+    elif reason[:1].isupper() and reason[1:2].islower():  # "Connection reset by peer"
+        reason = reason[0].lower() + reason[1:]
+    return f'{method} "{url}": {reason}'
