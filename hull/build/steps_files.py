@@ -68,7 +68,9 @@ def run(b: StageBuilder, instruction: RunInstruction) -> None:
 
     def make(state: ImageState) -> tuple[ImageState, str | None]:
         from hull.build.run_step import RunRequest, new_container_id, run_command
+        from hull.runtime.cgroups import stop_warm_up, warm_up_migration
 
+        warm_up_migration(keep=2.0)  # the kernel's cgroup-move wait overlaps the snapshot work
         container_id = new_container_id()
         env = list(state.config.get("Env") or [])
         names = {e.partition("=")[0] for e in env}
@@ -82,9 +84,12 @@ def run(b: StageBuilder, instruction: RunInstruction) -> None:
                 request = RunRequest(argv=argv, env=env, cwd=state.workdir, user=state.user,
                                      network=network, mounts=spec_mounts, files=files,
                                      insecure=expanded.security == "insecure")
-                outcome = run_command(rootfs, request, b.builder.scratch, b.builder.runtime_root,
-                                      container_id,
-                                      lambda data: b.progress.output(b.name, data))
+                try:
+                    outcome = run_command(rootfs, request, b.builder.scratch,
+                                          b.builder.runtime_root, container_id,
+                                          lambda data: b.progress.output(b.name, data))
+                finally:
+                    stop_warm_up()
             if outcome.exit_code != 0:
                 if b.builder.cancelled.is_set():
                     raise BuildCancelled("build cancelled: another stage failed")
