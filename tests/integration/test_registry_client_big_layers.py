@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import HullEnv
 from tests.integration.test_registry_client_support import (
     Fault,
@@ -36,15 +38,16 @@ def one_line_error(proc) -> str:  # type: ignore[no-untyped-def]
     return lines[0]
 
 
-def push_raw_image(registry: RegistryProcess, name: str, layer: bytes, diff_id: str) -> None:
-    """An image whose only layer is ``layer`` (gzip) and whose config claims ``diff_id``."""
+def push_raw_image(registry: RegistryProcess, name: str, layer: bytes, diff_id: str,
+                   media_type: str = OCI_LAYER_GZIP) -> None:
+    """An image whose only layer is ``layer`` and whose config claims ``diff_id``."""
     client = registry.client()
     config = json.dumps({"architecture": "amd64", "os": "linux",
                          "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
     manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                 "config": {"mediaType": OCI_CONFIG, "digest": client.push_blob(name, config),
                            "size": len(config)},
-                "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": client.push_blob(name, layer),
+                "layers": [{"mediaType": media_type, "digest": client.push_blob(name, layer),
                             "size": len(layer)}]}
     assert client.push_manifest(name, "v1", manifest).status == 201
 
@@ -71,6 +74,29 @@ def test_big_layers_push_and_pull_whole(hull: HullEnv, tmp_path: Path,
             assert (tmp_path / name).read_bytes() == content
     finally:
         fresh.ok("rm", container)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "none"])
+def test_big_zstd_and_plain_layers_pull_whole(hull: HullEnv, tmp_path: Path,
+                                              registry: RegistryProcess, compression: str) -> None:
+    data = os.urandom(BIG)
+    tar = layer_tar({"big/random.bin": data})
+    if compression == "zstd":
+        import zstandard
+
+        blob = zstandard.ZstdCompressor(level=1).compress(tar)
+        media_type = "application/vnd.oci.image.layer.v1.tar+zstd"
+    else:
+        blob, media_type = tar, "application/vnd.oci.image.layer.v1.tar"
+    push_raw_image(registry, f"raw-{compression}", blob, sha256(tar), media_type)
+    ref = f"{registry.address}/raw-{compression}:v1"
+    hull.ok("pull", ref)
+    container = hull.ok("create", ref, "true").strip()
+    try:
+        hull.ok("cp", f"{container}:/big/random.bin", str(tmp_path / "random.bin"))
+        assert (tmp_path / "random.bin").read_bytes() == data
+    finally:
+        hull.ok("rm", container)
 
 
 def test_big_layer_with_a_wrong_diff_id_is_not_stored(hull: HullEnv, tmp_path: Path,
