@@ -202,6 +202,10 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             run([*HULL, "save", "-o", str(archive), name], env)
             run(["docker", "load", "-i", str(archive)], docker_env)
     serial = iter(range(1_000_000))
+    # Deleting hundreds of MB between timed steps would make the next step's fsyncs wait
+    # for the discards (the disk is mounted with online discard): rounds leave their files
+    # until every tool is done with an image.
+    leftovers: list[Path] = []
 
     def settled(fn: Callable[[], object]) -> float:
         os.sync()
@@ -217,8 +221,7 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             pull_env = dict(env, HULL_ROOT=str(work / f"pull-root-{n}"))
             pull = settled(lambda: run([*HULL, "pull", target], pull_env))
             run([*HULL, "rmi", target], env)
-            shutil.rmtree(work / f"pull-root-{n}", ignore_errors=True)
-        shutil.rmtree(work / f"r{n}", ignore_errors=True)
+        leftovers.extend((work / f"pull-root-{n}", work / f"r{n}"))
         return push, pull
 
     def docker_round(name: str) -> tuple[float, float]:
@@ -232,7 +235,7 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             pull = settled(lambda: run(["docker", "pull", target], docker_env))
             run(["docker", "tag", target, name], docker_env)
             run(["docker", "rmi", target], docker_env)
-        shutil.rmtree(work / f"r{n}", ignore_errors=True)
+        leftovers.append(work / f"r{n}")
         return push, pull
 
     def skopeo_round(name: str, archive: Path) -> tuple[float, float]:
@@ -244,8 +247,7 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             push = settled(lambda: run(["skopeo", *flags, f"docker-archive:{archive}", target]))
             pull = settled(lambda: run(["skopeo", *flags, target,
                                         f"oci:{work / f'oci-{n}'}:x"]))
-        shutil.rmtree(work / f"r{n}", ignore_errors=True)
-        shutil.rmtree(work / f"oci-{n}", ignore_errors=True)
+        leftovers.extend((work / f"r{n}", work / f"oci-{n}"))
         return push, pull
 
     def median_pair(samples: list[tuple[float, float]]) -> tuple[float, float]:
@@ -278,6 +280,9 @@ def bench_registry(report: Report, env: dict[str, str], base: Path, docker_env: 
             # each round starts with a different tool, so none always follows the same one
             for key in order[i % len(order):] + order[:i % len(order)]:
                 samples[key].append(steps[key]())
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+        leftovers.clear()
         push, pull = median_pair(samples["hull"])
         pushes: dict[str, float] = {}
         pulls: dict[str, float] = {}
