@@ -76,6 +76,8 @@ FAST_PATHS: dict[str, str] = {
     "run": "hull.cli.commands.run_core:fast_run",
     "create": "hull.cli.commands.run_core:fast_create",
     "build": "hull.cli.commands.build_core:fast_build",
+    "pull": "hull.cli.commands.distribution:fast_pull",
+    "push": "hull.cli.commands.distribution:fast_push",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["--help"], "max_content_width": 100}
