@@ -13,13 +13,12 @@ the click command.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-from collections.abc import Callable
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
@@ -119,8 +118,10 @@ def _wait_forwarding_signals(pid: int) -> int:
     from hull.engine.container_exec import wait_exec
 
     def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
 
     for sig in FORWARDED:
         signal.signal(sig, forward)
