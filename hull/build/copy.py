@@ -240,24 +240,17 @@ def _copy_bytes(fin: int, fout: int, size: int) -> None:
     blocks) on one filesystem, sendfile across filesystems (a context on the host, the step's
     overlay), and read/write when neither works."""
     offset = 0
-    try:
-        while offset < size:
-            sent = os.copy_file_range(fin, fout, size - offset)
-            if sent == 0:
-                return
-            offset += sent
-        return
-    except OSError:
-        pass
-    try:
-        while offset < size:
-            sent = os.sendfile(fout, fin, offset, size - offset)
-            if sent == 0:
-                return
-            offset += sent
-        return
-    except OSError:
-        pass
+    for send in (lambda done: os.copy_file_range(fin, fout, size - done),
+                 lambda done: os.sendfile(fout, fin, done, size - done)):
+        try:
+            while offset < size:
+                sent = send(offset)
+                if sent == 0:
+                    return
+                offset += sent
+            return
+        except OSError:
+            pass
     os.lseek(fin, offset, os.SEEK_SET)
     os.lseek(fout, offset, os.SEEK_SET)
     while chunk := os.read(fin, 1 << 20):

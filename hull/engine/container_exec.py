@@ -174,6 +174,8 @@ def start_exec_running(run_root: str, ref: str, opts: ExecOptions, stdio: Stdio,
 def _running_id(run_root: str, ref: str) -> str | None:
     """The id of the started container whose full id or name is ``ref`` and whose shim lives."""
     base = os.path.join(run_root, "containers")
+    from hull.engine.container_files import read_or_empty
+
     if len(ref) == 64 and all(ch in "0123456789abcdef" for ch in ref):
         found = ref if os.path.isdir(os.path.join(base, ref)) else None
     else:
@@ -183,24 +185,16 @@ def _running_id(run_root: str, ref: str) -> str | None:
         except OSError:
             return None
         for entry in entries:
-            if len(entry) == 64 and _read(os.path.join(base, entry, "name")) == ref:
+            if len(entry) == 64 and read_or_empty(os.path.join(base, entry, "name")) == ref:
                 found = entry
                 break
     if found is None:
         return None
-    pid, _, start = _read(os.path.join(base, found, "shim")).partition(" ")
+    pid, _, start = read_or_empty(os.path.join(base, found, "shim")).partition(" ")
     from hull.engine.container_model import shim_alive
 
     return found if pid.isdigit() and start.isdigit() and \
         shim_alive(int(pid), int(start)) else None
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def wait_exec(pid: int) -> int:

@@ -19,7 +19,8 @@ DEFAULT_HOSTS = (
 FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
 
 
-def _read(path: str) -> str:
+def read_or_empty(path: str) -> str:
+    """A small text file's content; empty when it cannot be read."""
     try:
         with open(path) as f:
             return f.read()
@@ -28,7 +29,7 @@ def _read(path: str) -> str:
 
 
 def hosts_content(hostname: str, network_mode: str, extra_hosts: list[str]) -> str:
-    text = (_read("/etc/hosts") or DEFAULT_HOSTS) if network_mode == "host" else DEFAULT_HOSTS
+    text = (read_or_empty("/etc/hosts") or DEFAULT_HOSTS) if network_mode == "host" else DEFAULT_HOSTS
     for entry in extra_hosts:
         host, _, address = entry.partition(":")
         text += f"{address}\t{host}\n"
@@ -38,7 +39,7 @@ def hosts_content(hostname: str, network_mode: str, extra_hosts: list[str]) -> s
 def resolv_content(network_mode: str, dns: list[str], search: list[str]) -> str:
     """The host's resolv.conf; loopback resolvers are useless in a private network
     namespace, so they are dropped (Docker falls back to public resolvers then)."""
-    host = _read("/etc/resolv.conf")
+    host = read_or_empty("/etc/resolv.conf")
     lines = []
     servers = 0
     for line in host.splitlines():
