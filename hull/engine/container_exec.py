@@ -173,9 +173,10 @@ def start_exec_running(run_root: str, ref: str, opts: ExecOptions, stdio: Stdio,
 
 def _running_id(run_root: str, ref: str) -> str | None:
     """The id of the started container whose full id or name is ``ref`` and whose shim lives."""
-    base = os.path.join(run_root, "containers")
     from hull.engine.container_files import read_or_empty
+    from hull.engine.container_model import shim_alive
 
+    base = os.path.join(run_root, "containers")
     if len(ref) == 64 and all(ch in "0123456789abcdef" for ch in ref):
         found = ref if os.path.isdir(os.path.join(base, ref)) else None
     else:
@@ -191,8 +192,6 @@ def _running_id(run_root: str, ref: str) -> str | None:
     if found is None:
         return None
     pid, _, start = read_or_empty(os.path.join(base, found, "shim")).partition(" ")
-    from hull.engine.container_model import shim_alive
-
     return found if pid.isdigit() and start.isdigit() and \
         shim_alive(int(pid), int(start)) else None
 
