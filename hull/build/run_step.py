@@ -22,6 +22,7 @@ from collections.abc import Callable
 from hull.build import gopath
 from hull.build.locks import FORK_LOCK
 from hull.errors import HullError
+from hull.pids import pid_alive
 from hull.record import field, record
 
 TAIL_BYTES = 4096
@@ -46,7 +47,7 @@ def remove_stale(runtime_root: str) -> None:
         return
     runtime = None
     for name in names:
-        if len(name) != 64 or _alive(int(name[:8], 16)):
+        if len(name) != 64 or pid_alive(int(name[:8], 16)):
             continue
         runtime = runtime or get_runtime("builtin", runtime_root)
         with contextlib.suppress(HullError, OSError, ValueError):
@@ -67,16 +68,6 @@ def kill_own(runtime_root: str) -> None:
     for name in names:
         with contextlib.suppress(HullError, OSError):
             runtime.kill(name, 9)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @record

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from hull.image.model import LayerRecord
 from hull.oci import mediatypes as mt
+from hull.pids import pid_alive
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
@@ -224,16 +225,6 @@ def remove_stale(snapshotter: Snapshotter, db: Database | None = None) -> None:
         if info.kind == "committed" or not info.key.startswith(KEY_PREFIX):
             continue
         pid = info.key[len(KEY_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(Exception):
                 snapshotter.remove(info.key)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from hull import digest as dg
 from hull.errors import DigestMismatch, EngineError, NotFound
 from hull.oci.descriptor import Descriptor
+from hull.pids import pid_alive
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class BlobStore:
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.ingest_dir):
                 parts = name.split("-", 2)
-                if len(parts) == 3 and parts[1].isdigit() and _pid_alive(int(parts[1])):
+                if len(parts) == 3 and parts[1].isdigit() and pid_alive(int(parts[1])):
                     continue
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.ingest_dir, name))
@@ -144,16 +145,6 @@ class BlobStore:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 class BlobWriter:

@@ -223,12 +223,12 @@ class BuildService:
         """Scratch directories of builds whose process is gone."""
         import shutil
 
-        from hull.build.snapshots import _alive
+        from hull.pids import pid_alive
 
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.scratch_root):
                 pid = name.split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not pid_alive(int(pid)):
                     shutil.rmtree(os.path.join(self.scratch_root, name), ignore_errors=True)
 
     def prune(self) -> PruneResult:

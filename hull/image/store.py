@@ -24,6 +24,7 @@ from hull.errors import (
     NotFound,
 )
 from hull.image.model import ImageRecord, LayerRecord
+from hull.pids import pid_alive
 
 TYPE_CHECKING = False  # typing itself costs milliseconds to import
 
@@ -382,7 +383,7 @@ class ImageStore:
         for info in self.snapshotter.walk():
             if info.kind == "active" and info.key.startswith(EXTRACT_PREFIX):
                 pid = info.key[len(EXTRACT_PREFIX):].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not pid_alive(int(pid)):
                     with contextlib.suppress(Exception):
                         self.snapshotter.remove(info.key)
 
@@ -433,16 +434,6 @@ class ImageStore:
 
 class _AlreadyThere(Exception):
     """Another process committed the same layer first."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 class _WholeChunks:

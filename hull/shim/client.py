@@ -59,22 +59,6 @@ def send_request(path: str, request: dict) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _raw_terminal(fd: int | None) -> Iterator[None]:
-    if fd is None or not os.isatty(fd):
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would drop what was typed ahead
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
 def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = True,
            reader: proto.FrameReader | None = None, detach_keys: str | None = None) -> int:
     """Pump frames until the shim reports the exit; return the container's exit code.
@@ -117,7 +101,9 @@ def stream(sock: socket.socket, stdin: bool, tty: bool, proxy_signals: bool = Tr
     reader = reader or proto.FrameReader()
     pending = b""  # the first pass parses what the reader already holds
     try:
-        with _raw_terminal(stdin_fd if tty else None):
+        from hull.cli.terminal import raw_mode
+
+        with raw_mode(stdin_fd if tty else None):
             while True:
                 code = _handle(reader.feed(pending))
                 pending = b""
