@@ -19,6 +19,13 @@ DEFAULT_HOSTS = (
 FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
 
 
+def write_small(path: str, text: str) -> None:
+    """Replace a small file whole: a reader sees the old or the new text, never a mix."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def read_or_empty(path: str) -> str:
     """A small text file's content; empty when it cannot be read."""
     try:

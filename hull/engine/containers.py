@@ -14,6 +14,7 @@ import os
 import signal as signals
 import time
 
+from hull.engine.container_files import write_small
 from hull.engine.container_model import (
     EXITED,
     PAUSED,
@@ -110,13 +111,6 @@ def merge_image_config(config: dict[str, Any], image: dict[str, Any]) -> None:
             config[key] = image[key]
     if image.get("Volumes"):  # the image's VOLUMEs and ``-v /path`` ones together, as Docker
         config["Volumes"] = {**image["Volumes"], **(config.get("Volumes") or {})}
-
-
-def _write_small(path: str, text: str) -> None:
-    """Replace a small file whole: a reader sees the old or the new text, never a mix."""
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 class ContainerService:
@@ -454,7 +448,7 @@ class ContainerService:
         merge_mounts(spec, self.engine.volumes.mount_entries(c.id, paths.rootfs))
         with open(paths.config, "w") as f:
             json.dump(spec, f)
-        _write_small(paths.name_file, c.name)
+        write_small(paths.name_file, c.name)
         return ShimPlan(container_id=c.id, paths=paths, db_path=self.engine.db.path,
                         snapshotter=snap.name, runtime=c.runtime_name, tty=bool(cfg.get("Tty")),
                         open_stdin=bool(cfg.get("OpenStdin")),
@@ -702,7 +696,7 @@ class ContainerService:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         self.store.rename(c.id, new)
         if os.path.isdir(self.paths(c.id).bundle):  # a running container: exec finds it by name
-            _write_small(self.paths(c.id).name_file, new)
+            write_small(self.paths(c.id).name_file, new)
 
     def prune(self, filters: dict[str, list[str]]) -> tuple[list[str], int]:
         """Remove every stopped container matching ``filters`` (until, label)."""

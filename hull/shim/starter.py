@@ -104,9 +104,9 @@ def _start(plan: ShimPlan, spec: dict, first: Client) -> Monitor:
     store = open_store(spec)
     shim = {"ShimPid": os.getpid(), "ShimStart": process_start_time(os.getpid())}
     store.update(plan.container_id, lambda c: c.hull.update(shim))
-    with open(paths.shim_file + ".tmp", "w") as f:  # for exec's lookup without the database
-        f.write(f"{shim['ShimPid']} {shim['ShimStart']}")
-    os.replace(paths.shim_file + ".tmp", paths.shim_file)
+    from hull.engine.container_files import write_small
+
+    write_small(paths.shim_file, f"{shim['ShimPid']} {shim['ShimStart']}")  # for exec's lookup
     runtime = get_runtime(plan.runtime, paths.runtime_root)
     log = JsonLog(paths.log if plan.log_driver == "json-file" else None,
                   max_size=plan.log_max_size, max_file=plan.log_max_file)
